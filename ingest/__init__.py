@@ -1,0 +1,1 @@
+"""Reading policy documents and splitting them into clauses (条款)."""

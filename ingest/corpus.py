@@ -1,0 +1,114 @@
+"""Turn a corpus folder (or single files) into Documents and Clauses, skipping bad files loudly.
+
+Metadata comes from `metadata.json` in the corpus folder when it names the file; otherwise the title
+is the first heading line (a Markdown `#` heading or a short first line without sentence punctuation)
+and the id is a slug of the file's relative path, so it stays stable across re-ingest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ingest.loaders import iter_corpus_files, load_text
+from ingest.records import Clause, DocMeta, Document
+from ingest.splitter import split_document
+from policyqa.errors import IngestError
+
+METADATA_FILE = "metadata.json"
+
+
+@dataclass
+class CorpusLoad:
+    """What ingesting a folder produced: documents, their clauses, and every file skipped with why."""
+
+    documents: list[Document] = field(default_factory=list)
+    clauses: list[Clause] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+
+
+def slugify(rel_path: str) -> str:
+    """A readable, stable document id from a relative path: keeps CJK, letters, digits and dashes."""
+    stem = re.sub(r"\.[A-Za-z0-9]+$", "", rel_path.replace("\\", "/"))
+    slug = re.sub(r"[^\w\u4e00-\u9fff]+", "-", stem).strip("-").lower()
+    return slug or "document"
+
+
+def guess_title(text: str, fallback: str) -> str:
+    """The first heading line of `text`, or `fallback` (the file name) when there is none."""
+    for line in text.split("\n")[:15]:
+        line = line.strip().strip("\u00a0\u3000 ")
+        if not line:
+            continue
+        heading = re.match(r"#{1,6}\s+(.+)", line)
+        if heading:
+            return heading.group(1).strip()
+        if len(line) <= 60 and not re.search(r"[。；;，,:：]", line) and not re.match(r"[(（]?[一二三四五六七八九十\d]+[、.．)）]", line):
+            return line
+        break
+    return fallback
+
+
+def read_metadata(root: Path) -> dict[str, dict]:
+    """The corpus folder's metadata.json as {relative file name: fields}; {} when absent."""
+    path = root / METADATA_FILE
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise IngestError(str(path), f"metadata file is not valid JSON: {exc}", "fix or delete it") from exc
+    return {k: v for k, v in data.items() if not k.startswith("_") and isinstance(v, dict)}
+
+
+def load_document(path: Path, rel: str, meta_fields: dict | None, *, max_bytes: int) -> Document:
+    """Load one file into a Document with metadata from `meta_fields` or guessed from its text."""
+    loaded = load_text(path, max_bytes=max_bytes)
+    fields = meta_fields or {}
+    meta = DocMeta(
+        doc_id=fields.get("doc_id") or slugify(rel),
+        title=fields.get("title") or guess_title(loaded.text, Path(rel).stem),
+        issuer=fields.get("issuer", ""),
+        region=fields.get("region", ""),
+        date=fields.get("date", ""),
+        source=rel,
+        aliases=tuple(fields.get("aliases", ())),
+    )
+    return Document(meta=meta, text=loaded.text, content_hash=loaded.content_hash, format=loaded.format)
+
+
+def load_corpus(root: Path, *, max_bytes: int = 20 * 1024 * 1024, limit: int = 400) -> CorpusLoad:
+    """Load and split every supported file under `root`; a bad file is skipped and reported."""
+    result = CorpusLoad()
+    files, skipped = iter_corpus_files(root)
+    result.skipped.extend((str(p), reason) for p, reason in skipped)
+    metadata = read_metadata(root)
+    seen_ids: dict[str, str] = {}
+    for path in files:
+        rel = path.relative_to(root).as_posix()
+        try:
+            doc = load_document(path, rel, metadata.get(rel), max_bytes=max_bytes)
+            if doc.meta.doc_id in seen_ids:
+                # Two names that slug alike ("a b.md", "a、b.md"): keep both, disambiguated stably.
+                suffix = hashlib.sha1(rel.encode("utf-8")).hexdigest()[:6]
+                doc = replace(doc, meta=replace(doc.meta, doc_id=f"{doc.meta.doc_id}-{suffix}"))
+            clauses = split_document(doc, limit=limit)
+        except IngestError as exc:
+            result.skipped.append((str(path), exc.problem + (f" ({exc.hint})" if exc.hint else "")))
+            continue
+        seen_ids[doc.meta.doc_id] = rel
+        result.documents.append(doc)
+        result.clauses.extend(clauses)
+    return result
+
+
+def warn_skipped(skipped: list[tuple[str, str]]) -> None:
+    """Print one warning line per skipped file, then a count, to stderr."""
+    for path, reason in skipped:
+        print(f"Warning: skipped {path}: {reason}", file=sys.stderr)
+    if skipped:
+        print(f"Warning: {len(skipped)} file(s) skipped", file=sys.stderr)

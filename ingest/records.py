@@ -1,0 +1,92 @@
+"""The records that flow through every stage: a loaded Document and the Clauses split from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PATH_SEP = " › "
+
+
+@dataclass(frozen=True)
+class DocMeta:
+    """What is known about a document: its stable id (slug), title, issuing body, region and date."""
+
+    doc_id: str
+    title: str
+    issuer: str = ""
+    region: str = ""
+    date: str = ""
+    source: str = ""  # path relative to the corpus folder
+    aliases: tuple[str, ...] = ()  # short names users call it by: 阳泉意见, 朔州
+
+
+@dataclass(frozen=True)
+class Document:
+    """A loaded document: original text (CRLF folded to LF, nothing else changed) and its metadata."""
+
+    meta: DocMeta
+    text: str
+    content_hash: str  # sha256 of the raw file bytes
+    format: str = "txt"
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One numbered provision (or a part of one) with its place in the document.
+
+    `span` indexes both the document's original text and its normalised form (normalisation is
+    length-preserving), so `document.text[span[0]:span[1]] == clause.text`.
+    """
+
+    id: str  # e.g. "yangquan-2017#二.(一).3"; parts of a long provision add "~2", "~3"
+    doc_id: str
+    doc_title: str
+    path: tuple[str, ...]  # breadcrumb of headings, ending with this clause's own label
+    text: str
+    span: tuple[int, int]
+    lead: tuple[str, ...] = ()  # 牵头单位
+    departments: tuple[str, ...] = ()  # every responsible unit, lead units first
+    region: str = ""
+    part: int = 0  # 0 for a whole provision; 1, 2, ... for the parts of a split one
+    tags: tuple[str, ...] = field(default=())  # the raw responsibility tag texts, as written
+
+    @property
+    def path_text(self) -> str:
+        """The breadcrumb as one readable string."""
+        return PATH_SEP.join(self.path)
+
+    def to_json(self) -> dict:
+        """The JSON shape used by `policyqa clauses --json` and the API."""
+        return {
+            "id": self.id,
+            "doc_id": self.doc_id,
+            "doc_title": self.doc_title,
+            "path": self.path_text,
+            "text": self.text,
+            "span": list(self.span),
+            "lead": list(self.lead),
+            "departments": list(self.departments),
+        }
+
+    @classmethod
+    def from_json(cls, row: dict) -> "Clause":
+        """Inverse of `to_json` plus the stored extras (region, part, tags)."""
+        return cls(
+            id=row["id"],
+            doc_id=row["doc_id"],
+            doc_title=row["doc_title"],
+            path=tuple(row["path"].split(PATH_SEP)) if row["path"] else (),
+            text=row["text"],
+            span=(row["span"][0], row["span"][1]),
+            lead=tuple(row.get("lead", ())),
+            departments=tuple(row.get("departments", ())),
+            region=row.get("region", ""),
+            part=row.get("part", 0),
+            tags=tuple(row.get("tags", ())),
+        )
+
+    def to_record(self) -> dict:
+        """`to_json` plus the fields the index stores (region, part, tags)."""
+        row = self.to_json()
+        row.update(region=self.region, part=self.part, tags=list(self.tags))
+        return row

@@ -1,0 +1,127 @@
+"""The `policyqa` command: a thin layer that parses arguments, calls the library, prints results.
+
+Errors from the library print as one `Error: …` line with exit code 1; nothing heavy is imported
+until a subcommand needs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from policyqa.errors import PolicyQAError
+
+
+def _print_json(obj) -> None:
+    print(json.dumps(obj, ensure_ascii=False))
+
+
+def cmd_clauses(args: argparse.Namespace, settings) -> int:
+    """Split one file and print its clauses (JSON lines with --json)."""
+    from ingest.corpus import load_document, read_metadata
+    from ingest.splitter import split_document
+
+    path = Path(args.file)
+    meta = read_metadata(path.parent).get(path.name) if path.parent.is_dir() else None
+    doc = load_document(path, path.name, meta, max_bytes=int(settings.max_file_mb * 1024 * 1024))
+    clauses = split_document(doc, limit=settings.max_clause_chars)
+    for c in clauses:
+        if args.json:
+            _print_json(c.to_json())
+        else:
+            lead = f"  [牵头: {'、'.join(c.lead)}]" if c.lead else ""
+            print(f"{c.id}\t{c.path_text}\t{len(c.text)}字{lead}")
+    if not args.json:
+        print(f"{len(clauses)} clauses from {path.name} ({doc.meta.title})", file=sys.stderr)
+    return 0
+
+
+def _corpus_clauses(args: argparse.Namespace, settings):
+    from ingest.corpus import load_corpus, warn_skipped
+
+    root = Path(args.corpus) if args.corpus else settings.corpus_dir
+    loaded = load_corpus(root, max_bytes=int(settings.max_file_mb * 1024 * 1024), limit=settings.max_clause_chars)
+    warn_skipped(loaded.skipped)
+    return loaded.documents, loaded.clauses
+
+
+def cmd_departments(args: argparse.Namespace, settings) -> int:
+    """List units with counts, or every provision one unit leads or shares, grouped by document."""
+    from ingest.departments import clauses_for_unit, resolve_unit, unit_counts
+
+    documents, clauses = _corpus_clauses(args, settings)
+    counts = unit_counts(clauses)
+    if not args.name:
+        if args.json:
+            _print_json([{"name": r.name, "lead": r.lead, "total": r.total} for r in counts])
+        else:
+            for r in counts:
+                print(f"{r.name}\t牵头 {r.lead}\t合计 {r.total}")
+        return 0
+    matches = resolve_unit(args.name, [r.name for r in counts])
+    if not matches:
+        raise PolicyQAError(f"no unit named '{args.name}' in the corpus; run `policyqa departments` to list them")
+    if len(matches) > 1:
+        raise PolicyQAError(f"'{args.name}' matches several units: {'、'.join(matches)}; give the full name")
+    unit = matches[0]
+    titles = {d.meta.doc_id: d.meta.title for d in documents}
+    grouped = clauses_for_unit(clauses, unit)
+    if args.json:
+        _print_json({
+            "name": unit,
+            "total": sum(len(v) for v in grouped.values()),
+            "documents": [
+                {"doc_id": doc_id, "doc_title": titles[doc_id],
+                 "clauses": [dict(c.to_json(), role="lead" if unit in c.lead else "shared") for c in items]}
+                for doc_id, items in grouped.items()
+            ],
+        })
+        return 0
+    total = sum(len(v) for v in grouped.values())
+    print(f"{unit}: {total} 项 (牵头 {sum(unit in c.lead for v in grouped.values() for c in v)})")
+    for doc_id, items in grouped.items():
+        print(f"\n《{titles[doc_id]}》 {len(items)} 项")
+        for c in items:
+            role = "牵头" if unit in c.lead else "分工"
+            print(f"  [{role}] {c.id}  {c.path_text}\n      {c.text[:80].strip()}…")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(prog="policyqa", description="Cited answers from Chinese policy documents")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("clauses", help="show how one document is split into clauses")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true", help="one JSON object per clause")
+    p.set_defaults(func=cmd_clauses)
+
+    p = sub.add_parser("departments", help="list responsible units, or the clauses of one unit")
+    p.add_argument("name", nargs="?")
+    p.add_argument("--corpus", help="corpus folder (default: settings.corpus_dir)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_departments)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `policyqa` console script."""
+    from policyqa.settings import Settings
+
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings()
+        return args.func(args, settings)
+    except PolicyQAError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("Error: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

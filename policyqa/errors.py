@@ -1,0 +1,44 @@
+"""Domain exceptions: each names what failed, the offending value, and the next step."""
+
+from __future__ import annotations
+
+
+class PolicyQAError(Exception):
+    """Base class for every error the CLI, API and UI report to a user."""
+
+
+class IngestError(PolicyQAError):
+    """A document could not be read or split (bad encoding, binary, unreadable PDF, too large)."""
+
+    def __init__(self, path: str, problem: str, hint: str = "") -> None:
+        self.path = path
+        self.problem = problem
+        self.hint = hint
+        message = f"{path}: {problem}"
+        if hint:
+            message += f" ({hint})"
+        super().__init__(message)
+
+
+class IndexFolderError(PolicyQAError):
+    """An index folder is missing, corrupt, or was built with other settings."""
+
+
+class IndexMismatchError(IndexFolderError):
+    """The index on disk was built with another model or format version."""
+
+
+class QuestionError(PolicyQAError):
+    """A question is empty, too long, or otherwise unusable."""
+
+
+class GeneratorError(PolicyQAError):
+    """A generator (local LLM or remote endpoint) failed or timed out."""
+
+
+class BusyError(PolicyQAError):
+    """The generation queue is full; the caller should retry later."""
+
+
+class ModelMissingError(PolicyQAError):
+    """A model file or folder that set-up should have built is not there."""
