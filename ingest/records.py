@@ -90,3 +90,46 @@ class Clause:
         row = self.to_json()
         row.update(region=self.region, part=self.part, tags=list(self.tags))
         return row
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved clause: its score under the method that ranked it, and its 1-based rank."""
+
+    clause: Clause
+    score: float
+    rank: int
+
+    def to_json(self) -> dict:
+        """The hit shape of `policyqa search --json` and the API."""
+        c = self.clause
+        return {
+            "rank": self.rank,
+            "score": round(float(self.score), 6),
+            "clause_id": c.id,
+            "doc_id": c.doc_id,
+            "doc_title": c.doc_title,
+            "path": c.path_text,
+            "text": c.text,
+            "lead": list(c.lead),
+            "departments": list(c.departments),
+        }
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """What a search returns: the question, ranked hits, and per-stage timings in milliseconds."""
+
+    question: str
+    hits: tuple[Hit, ...]
+    timings_ms: dict = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # routing decisions, e.g. "restricted to yangquan-2017"
+
+    def to_json(self) -> dict:
+        """The shape of `policyqa search --json`."""
+        return {
+            "question": self.question,
+            "hits": [h.to_json() for h in self.hits],
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+            "notes": list(self.notes),
+        }

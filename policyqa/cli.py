@@ -89,6 +89,70 @@ def cmd_departments(args: argparse.Namespace, settings) -> int:
     return 0
 
 
+def _index_dir(args, settings) -> Path:
+    return Path(args.index) if getattr(args, "index", None) else settings.index_dir
+
+
+def make_retriever(args, settings):
+    """The Retriever for the chosen index folder and the configured embedding model."""
+    from index.embedder import make_embedder
+    from index.search import Retriever
+
+    embedder = make_embedder(settings.embedding_model, batch_size=settings.embed_batch_size)
+    return Retriever(_index_dir(args, settings), embedder, max_question_chars=settings.max_question_chars)
+
+
+def cmd_build(args: argparse.Namespace, settings) -> int:
+    """Ingest the corpus and update the index incrementally, with a progress bar while embedding."""
+    from tqdm import tqdm
+
+    from index.build import build_index
+    from index.embedder import make_embedder
+    from ingest.corpus import warn_skipped
+
+    corpus = Path(args.corpus) if args.corpus else settings.corpus_dir
+    index_dir = _index_dir(args, settings)
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit="clause", desc="embedding", disable=args.quiet)
+        bar.update(done - bar.n)
+
+    embedder = make_embedder(settings.embedding_model, batch_size=settings.embed_batch_size)
+    report = build_index(corpus, index_dir, embedder, limit=settings.max_clause_chars,
+                         max_bytes=int(settings.max_file_mb * 1024 * 1024), progress=progress)
+    if bar is not None:
+        bar.close()
+    warn_skipped(report.skipped)
+    rate = report.embedded / report.embed_seconds if report.embed_seconds else 0.0
+    print(f"index {index_dir} ({report.version}): {report.documents} documents, {report.clauses} clauses; "
+          f"added {len(report.added)}, changed {len(report.changed)}, removed {len(report.removed)}, "
+          f"unchanged {len(report.unchanged)}; embedded {report.embedded} clauses "
+          f"in {report.embed_seconds:.1f}s ({rate:.1f}/s); total {report.seconds:.1f}s")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace, settings) -> int:
+    """Hybrid search; prints ranked clauses (or the JSON shape of the API with --json)."""
+    retriever = make_retriever(args, settings)
+    result = retriever.search(args.question, k=args.k, doc=args.doc, department=args.department, mode=args.mode)
+    if args.json:
+        _print_json(result.to_json())
+        return 0
+    for note in result.notes:
+        print(f"({note})")
+    for h in result.hits:
+        c = h.clause
+        lead = f"  [牵头: {'、'.join(c.lead)}]" if c.lead else ""
+        print(f"{h.rank}. {c.id}  {h.score:.4f}{lead}\n   《{c.doc_title}》 {c.path_text}\n   {c.text.strip()[:160]}")
+    if not result.hits:
+        print("没有找到相关条款 (no matching clauses)")
+    print(f"{result.timings_ms.get('total', 0):.0f} ms", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="policyqa", description="Cited answers from Chinese policy documents")
@@ -104,6 +168,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", help="corpus folder (default: settings.corpus_dir)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_departments)
+
+    p = sub.add_parser("build", help="ingest the corpus and update the index incrementally")
+    p.add_argument("--corpus", help="corpus folder, searched recursively (default: settings.corpus_dir)")
+    p.add_argument("--index", help="index folder (default: settings.index_dir)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("search", help="find the clauses for a question")
+    p.add_argument("question")
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--doc", action="append", help="restrict to a document (id, title, alias or region); repeatable")
+    p.add_argument("--department", help="restrict to clauses of one responsible unit")
+    p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid")
+    p.add_argument("--index", help="index folder (default: settings.index_dir)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search)
     return parser
 
 

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     embedding_model: str = str(ROOT / "var" / "models" / "multilingual-e5-small")
     embed_batch_size: int = Field(16, ge=1)
     search_k: int = Field(5, ge=1, le=200)
+    max_question_chars: int = Field(1000, ge=10)
 
     # Answering
     generator: str = "llama"

@@ -1,0 +1,263 @@
+"""Incremental index build: embed only new or changed documents, then publish a new version.
+
+A document is reused from the live version when its file hash, its metadata, the splitter settings
+and the embedding model are unchanged; its clause records, tokens and vectors are copied across.
+Everything else is split, tokenised and embedded. BM25 statistics depend on the whole corpus, so
+the lexical side is re-indexed from the (cached) tokens every time; that is cheap next to embedding.
+Only one build may run on an index folder at a time (an flock on build.lock).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import time
+from dataclasses import dataclass, field
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from index.embedder import Embedder, model_fingerprint
+from index.lexical import LexicalIndex, Tokenizer, load_terms
+from index.store import (
+    FORMAT_VERSION, MANIFEST, IndexData, doc_meta_to_json, file_digest, open_index, publish,
+    read_manifest, write_json, write_jsonl,
+)
+from ingest.corpus import CorpusLoad, load_corpus
+from ingest.records import Clause, DocMeta
+from policyqa.errors import IndexFolderError, PolicyQAError
+
+SPLITTER_VERSION = 1
+_LIBS = ("faiss-cpu", "bm25s", "jieba", "sentence-transformers", "transformers", "torch", "numpy")
+
+
+class BuildLockedError(PolicyQAError):
+    """Another build holds the index folder's lock."""
+
+
+@dataclass
+class BuildReport:
+    """What a build did: counts of documents by fate, clauses embedded, skipped files, seconds."""
+
+    version: str = ""
+    documents: int = 0
+    clauses: int = 0
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    embedded: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+    embed_seconds: float = 0.0
+
+
+def passage_text(clause: Clause, meta: DocMeta) -> str:
+    """What the dense side embeds: short document context, then the clause. Kept under ~512 tokens."""
+    context = f"{meta.region} {meta.title} {clause.path_text}".strip()
+    return f"{context[:90]}\n{clause.text}"
+
+
+def lexical_text(clause: Clause, meta: DocMeta) -> str:
+    """What BM25 indexes: the document's names (aliases included), the breadcrumb, the clause."""
+    return " ".join([meta.region, " ".join(meta.aliases), meta.title, clause.path_text, clause.text])
+
+
+def _doc_key(meta: DocMeta, content_hash: str) -> str:
+    return hashlib.sha256(json.dumps([content_hash, doc_meta_to_json(meta)], ensure_ascii=False).encode()).hexdigest()
+
+
+def _lib_versions() -> dict[str, str]:
+    out = {}
+    for lib in _LIBS:
+        try:
+            out[lib] = importlib_metadata.version(lib)
+        except importlib_metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+class _Lock:
+    """An exclusive, non-blocking flock on INDEX_DIR/build.lock."""
+
+    def __init__(self, index_dir: Path) -> None:
+        self.path = index_dir / "build.lock"
+
+    def __enter__(self) -> "_Lock":
+        self.fh = open(self.path, "a+")
+        try:
+            fcntl.flock(self.fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.fh.seek(0)
+            holder = self.fh.read().strip() or "another process"
+            self.fh.close()
+            raise BuildLockedError(f"another build is running on {self.path.parent} ({holder}); wait for it to finish and try again") from None
+        self.fh.seek(0)
+        self.fh.truncate()
+        self.fh.write(f"pid {os.getpid()}")
+        self.fh.flush()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        fcntl.flock(self.fh, fcntl.LOCK_UN)
+        self.fh.close()
+
+
+def _previous(index_dir: Path, model: str, settings_key: dict) -> IndexData | None:
+    """The live version if it can be reused (same model, format and splitter settings), else None."""
+    try:
+        found = read_manifest(index_dir)
+        if found is None:
+            return None
+        _, manifest = found
+        if manifest.get("embedding_model") != model or manifest.get("splitter") != settings_key:
+            return None
+        if manifest.get("format_version") != FORMAT_VERSION:
+            return None
+        return open_index(index_dir, model=model)
+    except IndexFolderError:
+        return None  # a damaged index is rebuilt from scratch, never reused
+
+
+def build_index(
+    corpus: Path | CorpusLoad,
+    index_dir: Path,
+    embedder: Embedder,
+    *,
+    limit: int = 400,
+    max_bytes: int = 20 * 1024 * 1024,
+    progress: Callable[[int, int], None] | None = None,
+) -> BuildReport:
+    """Bring `index_dir` up to date with `corpus`; `progress(done, total)` reports embedding."""
+    start = time.perf_counter()
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with _Lock(index_dir):
+        loaded = corpus if isinstance(corpus, CorpusLoad) else load_corpus(corpus, max_bytes=max_bytes, limit=limit)
+        if not loaded.documents:
+            raise PolicyQAError(f"no documents could be ingested from {corpus if isinstance(corpus, Path) else 'the corpus'}; add .txt/.md/.docx/.html/.pdf files")
+        report = BuildReport(skipped=list(loaded.skipped))
+        settings_key = {"max_clause_chars": limit, "version": SPLITTER_VERSION}
+        prev = _previous(index_dir, embedder.name, settings_key)
+        prev_docs = prev.manifest["documents"] if prev else {}
+        prev_rows: dict[str, list[int]] = {}
+        if prev:
+            for row, c in enumerate(prev.clauses):
+                prev_rows.setdefault(c.doc_id, []).append(row)
+            prev_vectors = prev.vectors()
+
+        metas = {d.meta.doc_id: d.meta for d in loaded.documents}
+        by_doc: dict[str, list[Clause]] = {}
+        for c in loaded.clauses:
+            by_doc.setdefault(c.doc_id, []).append(c)
+
+        user_words = sorted({u for c in loaded.clauses for u in c.departments} | set(load_terms())
+                            | {a for m in metas.values() for a in m.aliases})
+        dict_key = hashlib.sha256("\n".join(user_words).encode()).hexdigest()[:16]
+        tokenizer = Tokenizer(user_words)
+        reuse_tokens = bool(prev) and prev.manifest.get("lexical_dictionary") == dict_key
+
+        clauses: list[Clause] = []
+        tokens: list[list[str] | None] = []
+        vectors: list[np.ndarray | None] = []
+        to_embed: list[int] = []
+        for doc in loaded.documents:
+            doc_id = doc.meta.doc_id
+            key = _doc_key(doc.meta, doc.content_hash)
+            old = prev_docs.get(doc_id)
+            if old and old.get("key") == key and doc_id in prev_rows:
+                report.unchanged.append(doc_id)
+                for row in prev_rows[doc_id]:
+                    clauses.append(prev.clauses[row])
+                    tokens.append(prev.tokens[row] if reuse_tokens else None)
+                    vectors.append(prev_vectors[row])
+                continue
+            (report.changed if old else report.added).append(doc_id)
+            for c in by_doc.get(doc_id, []):
+                to_embed.append(len(clauses))
+                clauses.append(c)
+                tokens.append(None)
+                vectors.append(None)
+        report.removed = sorted(set(prev_docs) - set(metas))
+
+        # Embed what is new, with progress.
+        t0 = time.perf_counter()
+        if to_embed:
+            done = 0
+
+            def tick(n: int) -> None:
+                nonlocal done
+                done += n
+                if progress:
+                    progress(done, len(to_embed))
+
+            new_vecs = embedder.embed_passages([passage_text(clauses[i], metas[clauses[i].doc_id]) for i in to_embed], progress=tick)
+            for i, vec in zip(to_embed, new_vecs):
+                vectors[i] = vec
+        report.embed_seconds = time.perf_counter() - t0
+        report.embedded = len(to_embed)
+        for i, toks in enumerate(tokens):
+            if toks is None:
+                tokens[i] = tokenizer.tokens(lexical_text(clauses[i], metas[clauses[i].doc_id]))
+
+        doc_rows = {}
+        for c in clauses:
+            doc_rows[c.doc_id] = doc_rows.get(c.doc_id, 0) + 1
+        documents = {}
+        for doc in loaded.documents:
+            row = doc_meta_to_json(doc.meta)
+            row.update(doc_id=doc.meta.doc_id, content_hash=doc.content_hash, format=doc.format,
+                       key=_doc_key(doc.meta, doc.content_hash), clauses=doc_rows.get(doc.meta.doc_id, 0))
+            documents[doc.meta.doc_id] = row
+        dim = int(vectors[0].shape[0]) if vectors else embedder.dimension
+        matrix = np.vstack(vectors).astype(np.float32) if vectors else np.zeros((0, dim), np.float32)
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "embedding_model": embedder.name,
+            "model_fingerprint": model_fingerprint(embedder.name),
+            "dimension": dim,
+            "metric": "inner_product",
+            "normalized": True,
+            "counts": {"documents": len(documents), "clauses": len(clauses)},
+            "splitter": settings_key,
+            "lexical_dictionary": dict_key,
+            "user_words": user_words,
+            "documents": documents,
+            "library_versions": _lib_versions(),
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        version = _write_version(index_dir, manifest, clauses, tokens, matrix)
+        publish(index_dir, version)
+        report.version = version.name
+        report.documents = len(documents)
+        report.clauses = len(clauses)
+        report.seconds = time.perf_counter() - start
+        return report
+
+
+def _write_version(index_dir: Path, manifest: dict, clauses: list[Clause], tokens, matrix: np.ndarray) -> Path:
+    """Write a complete version folder; on any failure remove it and re-raise (the live one stays)."""
+    import faiss
+
+    version = index_dir / f"v-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
+    try:
+        version.mkdir()
+        write_jsonl(version / "clauses.jsonl", (c.to_record() for c in clauses))
+        write_jsonl(version / "tokens.jsonl", tokens)
+        dense = faiss.IndexFlatIP(matrix.shape[1])
+        if len(matrix):
+            dense.add(matrix)
+        faiss.write_index(dense, str(version / "dense.faiss"))
+        LexicalIndex.build(tokens).save(version / "lexical")
+        files = [p for p in sorted(version.rglob("*")) if p.is_file()]
+        manifest["files"] = {p.relative_to(version).as_posix(): {"bytes": p.stat().st_size, "sha256": file_digest(p)} for p in files}
+        write_json(version / MANIFEST, manifest)
+    except BaseException:
+        shutil.rmtree(version, ignore_errors=True)
+        raise
+    return version

@@ -1,0 +1,137 @@
+"""The embedding seam: anything with `embed_passages` and `embed_query` returning unit vectors.
+
+`SentenceTransformerEmbedder` wraps any sentence-transformers model name or folder (the default is
+the multilingual-e5-small folder that `make setup` builds). `HashingEmbedder` is a small real
+embedder for tests: character bigrams hashed into a fixed number of buckets, instant and
+deterministic, good enough to rank clauses that share words with the question.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import zlib
+from pathlib import Path
+from typing import Callable, Protocol, Sequence
+
+import numpy as np
+
+from policyqa.errors import ModelMissingError
+
+
+class Embedder(Protocol):
+    """Turns passages and queries into L2-normalised float32 vectors of one fixed dimension."""
+
+    name: str
+    dimension: int
+
+    def embed_passages(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model, loaded once on first use; uses the model's query/passage prompts."""
+
+    def __init__(self, model: str, *, batch_size: int = 16, device: str = "cpu") -> None:
+        self.name = model
+        self.batch_size = batch_size
+        self.device = device
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _load(self):
+        with self._lock:
+            if self._model is None:
+                from sentence_transformers import SentenceTransformer
+
+                looks_local = "/" in self.name or self.name.startswith(".")
+                if looks_local and not Path(self.name).exists():
+                    raise ModelMissingError(
+                        f"embedding model folder not found: {self.name} (run `make setup` to build it, "
+                        "or set POLICYQA_EMBEDDING_MODEL to a sentence-transformers model name or path)"
+                    )
+                try:
+                    self._model = SentenceTransformer(self.name, device=self.device)
+                except OSError as exc:
+                    raise ModelMissingError(f"cannot load embedding model '{self.name}': {exc}") from exc
+        return self._model
+
+    @property
+    def dimension(self) -> int:
+        """Vector size reported by the model."""
+        model = self._load()
+        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(get_dim())
+
+    def _prompt(self, kind: str) -> str | None:
+        prompts = getattr(self._load(), "prompts", None) or {}
+        return kind if kind in prompts else None
+
+    def embed_passages(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """Encode passages in batches sorted by length (less padding); `progress(n)` after each batch."""
+        model = self._load()
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        prompt = self._prompt("passage") or self._prompt("document")
+        step = self.batch_size * 4
+        for start in range(0, len(order), step):
+            idx = order[start : start + step]
+            vecs = model.encode(
+                [texts[i] for i in idx], batch_size=self.batch_size, prompt_name=prompt,
+                normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False,
+            )
+            out[idx] = vecs
+            if progress:
+                progress(len(idx))
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Encode one question with the model's query prompt."""
+        model = self._load()
+        vec = model.encode([text], prompt_name=self._prompt("query"), normalize_embeddings=True,
+                           convert_to_numpy=True, show_progress_bar=False)
+        return vec[0].astype(np.float32)
+
+
+class HashingEmbedder:
+    """Character-bigram hashing into `dimension` buckets: a fast, deterministic stand-in for tests."""
+
+    def __init__(self, dimension: int = 256) -> None:
+        self.name = f"hashing-bigram-{dimension}"
+        self.dimension = dimension
+        self.passages_embedded = 0  # tests assert on this to prove incremental builds
+
+    def _vector(self, text: str) -> np.ndarray:
+        vec = np.zeros(self.dimension, dtype=np.float32)
+        chars = [c for c in text if not c.isspace()]
+        for a, b in zip(chars, chars[1:]):
+            vec[zlib.crc32((a + b).encode("utf-8")) % self.dimension] += 1.0
+        norm = np.linalg.norm(vec)
+        return vec / norm if norm else vec
+
+    def embed_passages(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """Hash each passage; counts how many were embedded."""
+        self.passages_embedded += len(texts)
+        if progress:
+            progress(len(texts))
+        return np.stack([self._vector(t) for t in texts]) if texts else np.zeros((0, self.dimension), np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Hash the question the same way as passages."""
+        return self._vector(text)
+
+
+def make_embedder(name: str, *, batch_size: int = 16) -> Embedder:
+    """The embedder a settings value names: `hashing-bigram-N` or a sentence-transformers model."""
+    if name.startswith("hashing-bigram-"):
+        return HashingEmbedder(int(name.rsplit("-", 1)[1]))
+    return SentenceTransformerEmbedder(name, batch_size=batch_size)
+
+
+def model_fingerprint(name: str) -> str:
+    """A short stable description of a model for the index manifest (folder build hash if local)."""
+    build = Path(name) / "policyqa_build.json"
+    if build.is_file():
+        return hashlib.sha256(build.read_bytes()).hexdigest()[:16]
+    return ""

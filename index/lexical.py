@@ -1,0 +1,101 @@
+"""Lexical retrieval: jieba tokens (own Tokenizer with a user dictionary) scored by bm25s.
+
+bm25s keeps BM25 weights in a sparse matrix, so scoring all clauses for one question is a sparse
+row sum (milliseconds at 150k clauses), where rank_bm25 loops in Python. The user dictionary adds
+the corpus's department names and policy terms so "市科技局" or "科技型中小企业" stay one token.
+Each clause is indexed with its document context (title, region, aliases, breadcrumb), because
+questions name places and documents that the clause text never mentions.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from ingest.normalize import normalize
+
+TERMS_FILE = Path(__file__).with_name("terms.txt")
+_STOP = set("的 了 和 与 及 或 在 是 为 对 等 中 将 把 被 有 由 以 之 于 其 并 也 就 都 而 这 那 哪些 什么 怎么 如何 吗 呢 啊 吧 多少 哪个 哪 请问 一下 我们 我 你 他 可以 能 会 要".split())
+_TOKEN = re.compile(r"[\w\u4e00-\u9fff%.]+")
+
+
+class Tokenizer:
+    """jieba search-mode tokens over normalised, lower-cased text, without stop words or punctuation."""
+
+    def __init__(self, user_words: Iterable[str] = ()) -> None:
+        self.user_words = sorted({w.strip() for w in user_words if w and len(w.strip()) >= 2})
+        self._jieba = None
+        self._lock = threading.Lock()
+
+    def _load(self):
+        with self._lock:
+            if self._jieba is None:
+                import jieba
+
+                jieba.setLogLevel(logging.WARNING)
+                tk = jieba.Tokenizer()
+                tk.initialize()
+                for word in self.user_words:
+                    tk.add_word(normalize(word).lower(), freq=20000)
+                self._jieba = tk
+        return self._jieba
+
+    def tokens(self, text: str) -> list[str]:
+        """Search-mode tokens of `text` (overlapping sub-words included, as BM25 likes)."""
+        text = normalize(text).lower()
+        out = []
+        for tok in self._load().lcut_for_search(text):
+            tok = tok.strip()
+            if tok and tok not in _STOP and _TOKEN.fullmatch(tok):
+                out.append(tok)
+        return out
+
+
+def load_terms(path: Path = TERMS_FILE) -> list[str]:
+    """The policy-term list shipped with the index package."""
+    return [line.split()[0] for line in path.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
+
+
+class LexicalIndex:
+    """BM25 over pre-tokenised clauses; `scores` gives one score per clause row."""
+
+    def __init__(self, bm25) -> None:
+        self._bm25 = bm25
+        self._vocab = bm25.vocab_dict
+
+    @classmethod
+    def build(cls, token_lists: list[list[str]]) -> "LexicalIndex":
+        """Index clause token lists (row i = clause i)."""
+        import bm25s
+
+        bm25 = bm25s.BM25(k1=1.2, b=0.75)
+        bm25.index([t or [""] for t in token_lists], show_progress=False)
+        return cls(bm25)
+
+    def save(self, folder: Path) -> None:
+        """Write the sparse matrices and vocabulary (npy + json; never pickle)."""
+        self._bm25.save(str(folder), show_progress=False)
+
+    @classmethod
+    def load(cls, folder: Path) -> "LexicalIndex":
+        """Read an index written by `save` (allow_pickle stays False)."""
+        import bm25s
+
+        return cls(bm25s.BM25.load(str(folder), show_progress=False, allow_pickle=False))
+
+    def scores(self, query_tokens: list[str]) -> np.ndarray:
+        """BM25 score of every clause for the tokens (unknown tokens ignored)."""
+        known = [t for t in query_tokens if t in self._vocab]
+        if not known:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
+
+    @property
+    def size(self) -> int:
+        """Number of indexed clauses."""
+        return int(self._bm25.scores["num_docs"])

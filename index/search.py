@@ -1,0 +1,235 @@
+"""Hybrid clause search: dense (FAISS inner product) and BM25, fused by weighted reciprocal rank.
+
+Before ranking, the question is routed: a named document or place restricts both retrievers to that
+document's clauses, a clause number is looked up exactly and ranked first, and a named department
+gives its clauses a bonus. Fusion by rank (not raw score) because cosine and BM25 scores live on
+unrelated scales; the weights and the bonus were chosen on the dev set (see eval/README or the
+`policyqa eval --compare` table). Explicit `doc` / `department` filters restrict hard.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.embedder import Embedder
+from index.lexical import Tokenizer
+from index.routing import Route, route
+from index.store import IndexData, open_index
+from ingest.departments import canonical, resolve_unit
+from ingest.normalize import normalize
+from ingest.records import Hit, SearchResult
+from policyqa.errors import PolicyQAError, QuestionError
+
+MODES = ("hybrid", "dense", "bm25")
+
+
+@dataclass(frozen=True)
+class FusionWeights:
+    """Weighted reciprocal-rank fusion: score = w_dense/(k0+r_dense) + w_bm25/(k0+r_bm25) + bonus."""
+
+    dense: float = 1.0
+    bm25: float = 0.6
+    k0: float = 20.0
+    department_bonus: float = 0.02
+    depth: int = 100  # candidates taken from each side
+
+
+def check_question(question: str, max_chars: int = 1000) -> str:
+    """Return the trimmed question, or raise QuestionError for empty, too long or wordless input."""
+    q = (question or "").strip()
+    if not q:
+        raise QuestionError("问题为空：请输入一个问题 (the question is empty)")
+    if len(q) > max_chars:
+        raise QuestionError(f"问题过长：{len(q)} 字，上限 {max_chars} 字，请精简后再问 (question is {len(q)} characters; the limit is {max_chars})")
+    if not re.search(r"[\w\u4e00-\u9fff]", normalize(q)):
+        raise QuestionError("问题里没有可检索的文字，只有标点或符号 (the question has no words to search for)")
+    return q
+
+
+class Retriever:
+    """Searches one index folder; loads the index and the embedding model once, on first use."""
+
+    def __init__(self, index_dir: Path, embedder: Embedder, *, weights: FusionWeights = FusionWeights(),
+                 max_question_chars: int = 1000) -> None:
+        self.index_dir = Path(index_dir)
+        self.embedder = embedder
+        self.weights = weights
+        self.max_question_chars = max_question_chars
+        self._data: IndexData | None = None
+        self._tokenizer: Tokenizer | None = None
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> "Retriever":
+        """Load the index, the tokenizer and the model now rather than on the first question."""
+        data = self.data
+        self.tokenizer.tokens("预热")
+        if data.clauses:
+            self.embedder.embed_query("预热")
+        return self
+
+    @property
+    def data(self) -> IndexData:
+        """The loaded index (loaded on first access)."""
+        with self._lock:
+            if self._data is None:
+                self._data = open_index(self.index_dir, model=self.embedder.name)
+                self._units = sorted({u for c in self._data.clauses for u in c.departments})
+                self._docs = self._data.documents
+                self._ids = {c.id.split("#", 1)[1].split("~")[0]: [] for c in self._data.clauses}
+                self._rows_by_doc: dict[str, np.ndarray] = {}
+                for row, c in enumerate(self._data.clauses):
+                    self._rows_by_doc.setdefault(c.doc_id, []).append(row)
+                self._rows_by_doc = {k: np.asarray(v, dtype=np.int64) for k, v in self._rows_by_doc.items()}
+            return self._data
+
+    def reload(self) -> None:
+        """Drop the loaded index so the next search reads the newly published version."""
+        with self._lock:
+            self._data = None
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        """The jieba tokenizer with the index's user dictionary."""
+        if self._tokenizer is None:
+            self._tokenizer = Tokenizer(self.data.manifest.get("user_words", []))
+        return self._tokenizer
+
+    @property
+    def units(self) -> list[str]:
+        """Every responsible unit named in the index."""
+        self.data
+        return self._units
+
+    def resolve_docs(self, doc: str | list[str] | None) -> list[str] | None:
+        """Doc ids matching an explicit filter value (id, title part, alias or region); error if none."""
+        if not doc:
+            return None
+        wanted = [doc] if isinstance(doc, str) else list(doc)
+        out = []
+        for w in wanted:
+            w_norm = normalize(w.strip())
+            matches = [d for d, m in self.data.documents.items()
+                       if w_norm in (d, normalize(m.title)) or w_norm in normalize(m.title) or w_norm in m.aliases or (m.region and w_norm in normalize(m.region))]
+            if not matches:
+                known = "、".join(self.data.documents)
+                raise PolicyQAError(f"no document matches '{w}'; known documents: {known}")
+            out += matches
+        return sorted(set(out))
+
+    def search(self, question: str, k: int = 5, *, doc: str | list[str] | None = None,
+               department: str | None = None, mode: str = "hybrid", steer: bool = True) -> SearchResult:
+        """The top-k clauses for `question`, with routing notes and per-stage timings."""
+        t_start = time.perf_counter()
+        q = check_question(question, self.max_question_chars)
+        if mode not in MODES:
+            raise PolicyQAError(f"unknown search mode '{mode}'; use one of {', '.join(MODES)}")
+        data = self.data
+        n = len(data.clauses)
+        timings: dict[str, float] = {}
+        notes: list[str] = []
+        r = route(q, self._docs, self._units) if steer else Route((), (), ())
+        allowed = self._allowed_rows(doc, department, r, notes)
+        if allowed is not None and len(allowed) == 0 or n == 0:
+            return SearchResult(q, (), {"total": (time.perf_counter() - t_start) * 1000}, tuple(notes + ["no clause matches the filters"]))
+
+        dense_rank = lexical_rank = None
+        if mode in ("hybrid", "dense"):
+            t0 = time.perf_counter()
+            qvec = self.embedder.embed_query(q)
+            timings["embed"] = (time.perf_counter() - t0) * 1000
+            t0 = time.perf_counter()
+            dense_rank = self._dense(qvec, allowed)
+            timings["dense"] = (time.perf_counter() - t0) * 1000
+        if mode in ("hybrid", "bm25"):
+            t0 = time.perf_counter()
+            lexical_rank = self._lexical(q, allowed)
+            timings["bm25"] = (time.perf_counter() - t0) * 1000
+
+        t0 = time.perf_counter()
+        scores = self._fuse(dense_rank, lexical_rank, r.departments if steer else ())
+        exact = self._exact_rows(r, allowed)
+        if exact:
+            notes.append("clause number: " + "、".join(data.clauses[i].id for i in exact))
+            top = max(scores.values(), default=0.0)
+            for j, row in enumerate(exact):
+                scores[row] = top + 1.0 - j * 1e-3
+        ranked = sorted(scores.items(), key=lambda kv: -kv[1])[:k]
+        hits = tuple(Hit(data.clauses[row], score, rank) for rank, (row, score) in enumerate(ranked, start=1))
+        timings["fuse"] = (time.perf_counter() - t0) * 1000
+        timings["total"] = (time.perf_counter() - t_start) * 1000
+        return SearchResult(q, hits, timings, tuple(notes))
+
+    def _allowed_rows(self, doc, department, r: Route, notes: list[str]) -> np.ndarray | None:
+        rows = None
+        doc_ids = self.resolve_docs(doc)
+        if doc_ids is None and r.doc_ids:
+            doc_ids = list(r.doc_ids)
+            notes.append("restricted to documents named in the question: " + "、".join(doc_ids))
+        if doc_ids is not None:
+            rows = np.concatenate([self._rows_by_doc.get(d, np.zeros(0, np.int64)) for d in doc_ids])
+        if department:
+            units = resolve_unit(department, self._units)
+            if not units:
+                raise PolicyQAError(f"no unit named '{department}' in the index; run `policyqa departments` to list them")
+            dep_rows = np.asarray([i for i, c in enumerate(self.data.clauses) if set(units) & set(c.departments)], dtype=np.int64)
+            rows = dep_rows if rows is None else np.intersect1d(rows, dep_rows)
+            notes.append("department filter: " + "、".join(units))
+        return rows
+
+    def _dense(self, qvec: np.ndarray, allowed: np.ndarray | None) -> list[int]:
+        import faiss
+
+        depth = self.weights.depth
+        index = self.data.dense
+        params = None
+        if allowed is not None:
+            depth = min(depth, len(allowed))
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
+        _, ids = index.search(qvec.reshape(1, -1).astype(np.float32), min(depth, index.ntotal), params=params)
+        return [int(i) for i in ids[0] if i >= 0]
+
+    def _lexical(self, q: str, allowed: np.ndarray | None) -> list[int]:
+        scores = self.data.lexical.scores(self.tokenizer.tokens(q))
+        if allowed is not None:
+            masked = np.full_like(scores, -1.0)
+            masked[allowed] = scores[allowed]
+            scores = masked
+        depth = min(self.weights.depth, len(scores))
+        top = np.argpartition(-scores, depth - 1)[:depth]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [int(i) for i in top if scores[i] > 0]
+
+    def _fuse(self, dense_rank, lexical_rank, departments) -> dict[int, float]:
+        w = self.weights
+        scores: dict[int, float] = {}
+        for ranks, weight in ((dense_rank, w.dense), (lexical_rank, w.bm25)):
+            if ranks is None:
+                continue
+            if dense_rank is None or lexical_rank is None:
+                weight = 1.0
+            for pos, row in enumerate(ranks, start=1):
+                scores[row] = scores.get(row, 0.0) + weight / (w.k0 + pos)
+        if departments and w.department_bonus:
+            wanted = set(departments)
+            for row in scores:
+                if wanted & set(self.data.clauses[row].departments):
+                    scores[row] += w.department_bonus
+        return scores
+
+    def _exact_rows(self, r: Route, allowed: np.ndarray | None) -> list[int]:
+        if not r.clause_refs:
+            return []
+        allowed_set = set(allowed.tolist()) if allowed is not None else None
+        rows = []
+        for row, c in enumerate(self.data.clauses):
+            label = c.id.split("#", 1)[1].split("~")[0]
+            if any(label == ref or label.endswith("." + ref) for ref in r.clause_refs):
+                if allowed_set is None or row in allowed_set:
+                    rows.append(row)
+        return rows[:10]

@@ -1,0 +1,193 @@
+"""The index folder: immutable versions plus a CURRENT pointer, each version with its own manifest.
+
+    INDEX_DIR/CURRENT            name of the live version (replaced atomically with os.replace)
+    INDEX_DIR/v-<time>-<rand>/   manifest.json, clauses.jsonl, tokens.jsonl, dense.faiss, lexical/
+    INDEX_DIR/build.lock         held (flock) by the one build allowed at a time
+
+A build writes a complete new version beside the live one and only then moves CURRENT, so a crash,
+a kill or a full disk mid-build leaves the previous version live. Row i of dense.faiss, line i of
+clauses.jsonl and row i of the BM25 matrix are the same clause. The manifest records sizes and
+sha256 of every file; loading re-checks them and refuses a folder that does not match.
+Nothing here uses pickle: JSON, FAISS's own format and .npy with allow_pickle=False.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ingest.records import Clause, DocMeta
+from policyqa.errors import IndexFolderError, IndexMismatchError
+
+FORMAT_VERSION = 1
+CURRENT = "CURRENT"
+MANIFEST = "manifest.json"
+
+
+def rebuild_hint(index_dir: Path) -> str:
+    """The command that rebuilds an index folder from the corpus."""
+    return f"rebuild it with `policyqa build --index {index_dir}`"
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file, streamed."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_json(path: Path, obj) -> None:
+    """Write JSON and fsync it (the manifest must be on disk before CURRENT points at it)."""
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(obj, fh, ensure_ascii=False, indent=1)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def write_jsonl(path: Path, rows) -> None:
+    """One JSON object per line, fsynced."""
+    with open(path, "w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False))
+            fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def current_version(index_dir: Path) -> Path | None:
+    """The live version folder, or None when no index has been built there."""
+    pointer = index_dir / CURRENT
+    if not pointer.is_file():
+        return None
+    name = pointer.read_text(encoding="utf-8").strip()
+    if not name or "/" in name or name.startswith("."):
+        raise IndexFolderError(f"{pointer} is damaged ('{name[:40]}'); {rebuild_hint(index_dir)}")
+    version = index_dir / name
+    if not version.is_dir():
+        raise IndexFolderError(f"{pointer} names {name}, which is missing; {rebuild_hint(index_dir)}")
+    return version
+
+
+def publish(index_dir: Path, version: Path) -> None:
+    """Make `version` live (atomic rename of the pointer), then delete older versions."""
+    tmp = index_dir / (CURRENT + ".tmp")
+    tmp.write_text(version.name, encoding="utf-8")
+    with open(tmp, "rb+") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, index_dir / CURRENT)
+    _fsync_dir(index_dir)
+    for old in index_dir.glob("v-*"):
+        if old.is_dir() and old.name != version.name:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+@dataclass
+class IndexData:
+    """A loaded index version: manifest, clause records (row order), token lists, FAISS index, BM25."""
+
+    folder: Path
+    manifest: dict
+    clauses: list[Clause]
+    tokens: list[list[str]]
+    dense: object  # faiss.Index
+    lexical: object  # index.lexical.LexicalIndex
+
+    @property
+    def documents(self) -> dict[str, DocMeta]:
+        """Document metadata by id, as recorded at build time."""
+        return {doc_id: doc_meta_from_json(d) for doc_id, d in self.manifest["documents"].items()}
+
+    def vectors(self) -> np.ndarray:
+        """All clause vectors, reconstructed from the flat FAISS index (row order)."""
+        n = self.dense.ntotal
+        return self.dense.reconstruct_n(0, n) if n else np.zeros((0, self.dense.d), np.float32)
+
+
+def doc_meta_to_json(meta: DocMeta) -> dict:
+    """DocMeta as stored in the manifest."""
+    return {"title": meta.title, "issuer": meta.issuer, "region": meta.region, "date": meta.date,
+            "source": meta.source, "aliases": list(meta.aliases)}
+
+
+def doc_meta_from_json(row: dict) -> DocMeta:
+    """Inverse of doc_meta_to_json (doc_id is the manifest key, repeated in the row)."""
+    return DocMeta(doc_id=row["doc_id"], title=row["title"], issuer=row.get("issuer", ""),
+                   region=row.get("region", ""), date=row.get("date", ""), source=row.get("source", ""),
+                   aliases=tuple(row.get("aliases", ())))
+
+
+def read_manifest(index_dir: Path) -> tuple[Path, dict] | None:
+    """The live version and its manifest, or None if the folder has no index yet."""
+    version = current_version(index_dir)
+    if version is None:
+        return None
+    try:
+        manifest = json.loads((version / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise IndexFolderError(f"cannot read {version / MANIFEST}: {exc}; {rebuild_hint(index_dir)}") from exc
+    return version, manifest
+
+
+def check_compatible(index_dir: Path, manifest: dict, model: str | None) -> None:
+    """Fail with a rebuild hint if the index has another format version or embedding model."""
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"index at {index_dir} has format version {manifest.get('format_version')}, this policyqa "
+            f"reads version {FORMAT_VERSION}; {rebuild_hint(index_dir)}"
+        )
+    if model is not None and manifest.get("embedding_model") != model:
+        raise IndexMismatchError(
+            f"index at {index_dir} was built with embedding model '{manifest.get('embedding_model')}', "
+            f"but the settings ask for '{model}'; {rebuild_hint(index_dir)} (or set "
+            f"POLICYQA_EMBEDDING_MODEL={manifest.get('embedding_model')})"
+        )
+
+
+def open_index(index_dir: Path, *, model: str | None = None, verify: bool = True) -> IndexData:
+    """Load the live index version, checking format, model, file checksums and row counts."""
+    import faiss
+
+    from index.lexical import LexicalIndex
+
+    found = read_manifest(index_dir)
+    if found is None:
+        raise IndexFolderError(f"no index in {index_dir}; build one with `policyqa build --index {index_dir}`")
+    version, manifest = found
+    check_compatible(index_dir, manifest, model)
+    if verify:
+        for rel, expected in manifest.get("files", {}).items():
+            path = version / rel
+            if not path.is_file() or path.stat().st_size != expected["bytes"] or file_digest(path) != expected["sha256"]:
+                raise IndexFolderError(f"index file {path} is missing or corrupted (size or checksum differs); {rebuild_hint(index_dir)}")
+    try:
+        with open(version / "clauses.jsonl", encoding="utf-8") as fh:
+            clauses = [Clause.from_json(json.loads(line)) for line in fh]
+        with open(version / "tokens.jsonl", encoding="utf-8") as fh:
+            tokens = [json.loads(line) for line in fh]
+        dense = faiss.read_index(str(version / "dense.faiss"))
+        lexical = LexicalIndex.load(version / "lexical")
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise IndexFolderError(f"cannot load index {version}: {exc}; {rebuild_hint(index_dir)}") from exc
+    n = manifest["counts"]["clauses"]
+    if not (len(clauses) == len(tokens) == dense.ntotal == lexical.size == n):
+        raise IndexFolderError(
+            f"index {version} is inconsistent: {len(clauses)} clauses, {dense.ntotal} vectors, "
+            f"{lexical.size} BM25 rows, manifest says {n}; {rebuild_hint(index_dir)}"
+        )
+    return IndexData(version, manifest, clauses, tokens, dense, lexical)
