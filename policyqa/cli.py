@@ -153,6 +153,20 @@ def cmd_search(args: argparse.Namespace, settings) -> int:
     return 0
 
 
+def make_answerer(args, settings, retriever):
+    """The answer chain over `retriever` with the three generators from settings."""
+    from qa.factory import build_answerer
+
+    return build_answerer(settings, retriever)
+
+
+def cmd_eval(args: argparse.Namespace, settings) -> int:
+    """Evaluate retrieval (and answers unless --retrieval-only) on a question file."""
+    from eval.run import run_eval
+
+    return run_eval(args, settings, make_retriever, make_answerer)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="policyqa", description="Cited answers from Chinese policy documents")
@@ -184,6 +198,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--index", help="index folder (default: settings.index_dir)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("eval", help="score retrieval and answers on a question file (JSON lines)")
+    p.add_argument("questions")
+    p.add_argument("--retrieval-only", action="store_true")
+    p.add_argument("--k", type=int, default=5)
+    p.add_argument("--compare", action="store_true", help="hybrid vs dense vs BM25 vs default LangChain, one table")
+    p.add_argument("--generator", choices=["llama", "openai", "extractive"])
+    p.add_argument("--corpus", help="corpus folder for the LangChain baseline (default: settings.corpus_dir)")
+    p.add_argument("--index", help="index folder (default: settings.index_dir)")
+    p.add_argument("--out", help="folder for report.md / report.json")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_eval)
     return parser
 
 
