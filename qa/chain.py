@@ -1,0 +1,277 @@
+"""The answer chain, composed with LangChain runnables (LCEL):
+
+    rewrite follow-up → retrieve → plan ─┬─ whole list  → every matching clause, counted
+                                         ├─ refuse      → one sentence + "possibly related" clauses
+                                         ├─ extractive  → quoted sentences with [n]
+                                         └─ generate    → stream tokens → parse [n] → check → answer
+                                                          (generator error / failed check → extractive)
+
+Only the clauses an answer cites become citations; refused answers carry the nearest clauses as
+`related`, never as support. The generator sees each clause compressed to its most relevant
+sentences, which keeps the prompt near 400 tokens so a 2-core CPU answers within seconds.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field, replace
+from typing import Callable, Iterator, Mapping
+
+from langchain_core.runnables import RunnableGenerator, RunnableLambda
+
+from index.routing import place_names, route
+from index.search import Retriever, check_question
+from ingest.records import Hit
+from policyqa.errors import GeneratorError, PolicyQAError
+from qa.answer import Answer, Citation
+from qa.check import check_answer, parse_citations, supporting_sentences
+from qa.extractive import extractive_answer, sentence_score, sentences
+from qa.followup import rewrite
+from qa.generators import Generator, Message
+from qa.listing import list_clauses, plan_listing
+from qa.prompts import PromptLibrary
+from qa.refusal import RefusalPolicy
+
+_HEADING = re.compile(r"[(（]?[一二三四五六七八九十\d]+[)）、.]?[^。；，,]{0,20}")
+_MODEL_DECLINED = re.compile(r"没有找到相关|未找到相关|没有相关规定|无法回答|没有提及|未提及|没有明确")
+
+
+@dataclass(frozen=True)
+class Event:
+    """One streamed step: a status line, a token of the answer, or the final Answer."""
+
+    kind: str  # "status" | "token" | "answer"
+    text: str = ""
+    answer: Answer | None = None
+
+
+@dataclass
+class _Turn:
+    """The state one question carries through the chain."""
+
+    question: str
+    history: list[str]
+    generator: str
+    doc: str | list[str] | None
+    department: str | None
+    standalone: str = ""
+    hits: list[Hit] = field(default_factory=list)
+    terms: list[str] = field(default_factory=list)
+    plan: str = ""
+    answer: Answer | None = None
+    messages: list[Message] = field(default_factory=list)
+    timings: dict = field(default_factory=dict)
+    started: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+class Answerer:
+    """Answers questions from one index with cited clauses; generators are created on first use."""
+
+    def __init__(self, retriever: Retriever, generators: Mapping[str, Callable[[], Generator]], prompts: PromptLibrary,
+                 *, default_generator: str = "llama", k: int = 5, context_clauses: int = 3,
+                 context_chars: int = 240, max_tokens: int = 200) -> None:
+        self.retriever = retriever
+        self.factories = dict(generators)
+        self.prompts = prompts
+        self.default_generator = default_generator
+        self.k = k
+        self.context_clauses = context_clauses
+        self.context_chars = context_chars
+        self.max_tokens = max_tokens
+        self._generators: dict[str, Generator] = {}
+        self._policy: RefusalPolicy | None = None
+        self._prepare = RunnableLambda(self._rewrite) | RunnableLambda(self._retrieve) | RunnableLambda(self._plan)
+        self._tokens = RunnableGenerator(self._generate_tokens)
+
+    # ---- public -------------------------------------------------------------------------
+    def generator(self, name: str) -> Generator:
+        """The named generator, created once."""
+        if name not in self.factories:
+            raise PolicyQAError(f"unknown generator '{name}'; choose one of {', '.join(sorted(self.factories))}")
+        if name not in self._generators:
+            self._generators[name] = self.factories[name]()
+        return self._generators[name]
+
+    def stream(self, question: str, *, history: list[str] | tuple = (), generator: str | None = None,
+               doc: str | list[str] | None = None, department: str | None = None) -> Iterator[Event]:
+        """Answer `question`, yielding status lines and tokens, then the final Answer."""
+        name = generator or self.default_generator
+        if name != "extractive" and name not in self.factories:
+            raise PolicyQAError(f"unknown generator '{name}'; choose one of extractive, {', '.join(sorted(self.factories))}")
+        turn = _Turn(question, list(history), name, doc, department, started=time.perf_counter())
+        turn = self._prepare.invoke(turn)
+        if turn.answer is None and turn.plan == "generate":
+            yield Event("status", f"正在用 {turn.generator} 生成回答…")
+            parts: list[str] = []
+            try:
+                for token in self._tokens.stream(turn):
+                    if not parts:
+                        turn.timings["first_token"] = self._ms(turn)
+                    parts.append(token)
+                    yield Event("token", token)
+                turn.answer = self._checked(turn, "".join(parts))
+            except GeneratorError as exc:
+                turn.notes.append(f"generator failed: {exc}")
+                turn.answer = self._extractive(turn, checked=f"fell back to extractive: {turn.generator} failed ({exc})")
+        elif turn.answer is None:
+            turn.answer = self._extractive(turn)
+        turn.timings.setdefault("first_token", self._ms(turn))
+        turn.timings["total"] = self._ms(turn)
+        answer = replace(turn.answer, timings_ms=dict(turn.timings), notes=tuple(turn.notes),
+                         standalone_question=turn.standalone if turn.standalone != turn.question else "")
+        yield Event("answer", answer=answer)
+
+    def ask(self, question: str, **kwargs) -> Answer:
+        """Answer without streaming."""
+        for event in self.stream(question, **kwargs):
+            if event.kind == "answer":
+                return event.answer
+        raise PolicyQAError("the answer chain ended without an answer")  # unreachable by construction
+
+    # ---- chain steps ----------------------------------------------------------------------
+    def _rewrite(self, turn: _Turn) -> _Turn:
+        data = self.retriever.data
+        turn.standalone = check_question(rewrite(turn.question.strip(), turn.history, data.documents, self.retriever.units),
+                                         self.retriever.max_question_chars)
+        if turn.standalone != turn.question.strip():
+            turn.notes.append(f"follow-up rewritten: {turn.standalone}")
+        return turn
+
+    def _retrieve(self, turn: _Turn) -> _Turn:
+        t0 = time.perf_counter()
+        result = self.retriever.search(turn.standalone, k=self.k, doc=turn.doc, department=turn.department)
+        turn.hits = list(result.hits)
+        turn.notes += list(result.notes)
+        docs = self.retriever.data.documents
+        places = {n for m in docs.values() for n in place_names(m)}
+        turn.terms = [t for t in self.retriever.tokenizer.tokens(turn.standalone) if t not in places]
+        turn.timings["retrieve"] = (time.perf_counter() - t0) * 1000
+        return turn
+
+    def _plan(self, turn: _Turn) -> _Turn:
+        data = self.retriever.data
+        r = route(turn.standalone, data.documents, self.retriever.units)
+        doc_ids = self.retriever.resolve_docs(turn.doc) or list(r.doc_ids)
+        places = {n for m in data.documents.values() for n in place_names(m)}
+        plan = plan_listing(turn.standalone, list(r.departments), doc_ids, turn.terms, places)
+        if plan:
+            items = list_clauses(plan, data.clauses, doc_ids or None)
+            if items:
+                turn.answer = self._listing(turn, plan, items)
+                turn.plan = "list"
+                return turn
+        exact = any(n.startswith("clause number") for n in turn.notes)
+        refusal = self.policy.decide(turn.standalone, turn.terms, turn.hits, exact=exact)
+        if refusal:
+            turn.answer = Answer(question=turn.question, text=refusal.message, refused=True,
+                                 related=tuple(turn.hits[:3]), generator=turn.generator)
+            turn.notes.append(f"refused ({refusal.rule})")
+            turn.plan = "refuse"
+            return turn
+        turn.plan = "extractive" if turn.generator == "extractive" else "generate"
+        if turn.plan == "generate":
+            turn.messages = self._messages(turn)
+        return turn
+
+    def _generate_tokens(self, turns: Iterator[_Turn]) -> Iterator[str]:
+        for turn in turns:
+            yield from self.generator(turn.generator).stream(turn.messages, max_tokens=self.max_tokens)
+
+    # ---- answer builders --------------------------------------------------------------------
+    @property
+    def policy(self) -> RefusalPolicy:
+        """Refusal rules for the loaded index's documents."""
+        if self._policy is None:
+            self._policy = RefusalPolicy(self.retriever.data.documents)
+        return self._policy
+
+    def _context(self, hit: Hit, terms: list[str]) -> str:
+        """A clause cut to its most relevant sentences (in text order) plus its responsibility tag."""
+        sents = sentences(hit.clause.text)
+        scored = sorted(range(len(sents)), key=lambda i: -sentence_score(sents[i], terms, True))
+        keep, size = set(), 0
+        for i in scored:
+            if size + len(sents[i]) > self.context_chars and keep:
+                break
+            keep.add(i)
+            size += len(sents[i])
+        text = "".join(sents[i] for i in sorted(keep))
+        c = hit.clause
+        if c.departments:
+            text += f"（牵头：{'、'.join(c.lead) or '无'}；责任单位：{'、'.join(c.departments)}）"
+        return f"《{c.doc_title}》{c.path_text}：{text}"
+
+    def _messages(self, turn: _Turn) -> list[Message]:
+        hits = turn.hits[: self.context_clauses]
+        clauses = "\n".join(f"[{i}]{self._context(h, turn.terms)}" for i, h in enumerate(hits, start=1))
+        system = self.prompts.get("answer_system")
+        user = self.prompts.get("answer_user")
+        return [Message("system", system.render()), Message("user", user.render(clauses=clauses, question=turn.standalone))]
+
+    def _prompt_hash(self) -> str:
+        return self.prompts.get("answer_system").short_hash + "+" + self.prompts.get("answer_user").short_hash
+
+    def _citations(self, turn: _Turn, text: str, numbers: list[int], hits: list[Hit]) -> tuple[Citation, ...]:
+        cites = []
+        for n in numbers:
+            hit = hits[n - 1]
+            own = [s for s in re.split(r"(?<=[。！？\n])", text) if f"[{n}]" in s]
+            support = tuple(dict.fromkeys(x for s in own for x in supporting_sentences(hit.clause.text, s)))
+            cites.append(Citation(n, hit.clause, support[:2]))
+        return tuple(cites)
+
+    def _extractive(self, turn: _Turn, checked: str = "not needed") -> Answer:
+        exact = any(n.startswith("clause number") for n in turn.notes)
+        text, cited = extractive_answer(turn.standalone, turn.terms, turn.hits, exact=exact)
+        if not cited:
+            return Answer(question=turn.question, text="现有文件中没有找到能回答这个问题的句子。", refused=True,
+                          related=tuple(turn.hits[:3]), generator="extractive", checked=checked)
+        hits = [turn.hits[i] for i in cited]
+        numbers = list(range(1, len(hits) + 1))
+        return Answer(question=turn.question, text=text, citations=self._citations(turn, text, numbers, hits),
+                      generator="extractive", checked=checked)
+
+    def _checked(self, turn: _Turn, raw: str) -> Answer:
+        hits = turn.hits[: self.context_clauses]
+        text, numbers = parse_citations(raw.strip(), len(hits))
+        if _MODEL_DECLINED.search(text) and len(text) < 40:
+            # The model says the clauses do not answer. Believe it only where the clauses cover the
+            # question weakly; otherwise quote them (false refusals count as failures too).
+            coverage, missing = self.policy.coverage(turn.terms, turn.hits)
+            if coverage < 0.75:
+                return Answer(question=turn.question, text="现有文件中没有找到相关规定。", refused=True,
+                              related=tuple(turn.hits[:3]), generator=turn.generator, checked="model declined",
+                              prompt_hash=self._prompt_hash())
+            return self._extractive(turn, checked=f"fell back to extractive: {turn.generator} declined but the clauses match")
+        result = check_answer(text, {n: hits[n - 1].clause.text for n in numbers}, self.retriever.units)
+        kept, kept_numbers = parse_citations(result.kept_text, len(hits))
+        if not kept.strip() or not kept_numbers:
+            reason = "; ".join(r for _, r in result.dropped) or "no citation"
+            return self._extractive(turn, checked=f"fell back to extractive: {reason}")
+        checked = "passed" if result.passed else f"dropped {len(result.dropped)} sentence(s): " + "; ".join(r for _, r in result.dropped)
+        return Answer(question=turn.question, text=kept, citations=self._citations(turn, kept, kept_numbers, hits),
+                      generator=turn.generator, checked=checked, prompt_hash=self._prompt_hash())
+
+    def _listing(self, turn: _Turn, plan, items) -> Answer:
+        if plan.kind == "department":
+            role = "牵头" if plan.lead_only else "牵头或参与"
+            head = f"{plan.key}{role}的工作共 {len(items)} 项："
+        else:
+            head = f"涉及“{plan.key}”的条款共 {len(items)} 项："
+        lines, cites = [head], []
+        for n, c in enumerate(items, start=1):
+            # Best-matching sentence; a bare heading ("(一)新材料") only when nothing else is there.
+            best = max(sentences(c.text) or [c.text.strip()], key=lambda s: (sentence_score(s, turn.terms, False), not _HEADING.fullmatch(s.strip()), len(s)))
+            role = ""
+            if plan.kind == "department":
+                role = "（牵头）" if plan.key in c.lead else "（参与）"
+            lines.append(f"{n}. 《{c.doc_title}》{c.path_text}{role}：{best.strip()[:80]}[{n}]")
+            cites.append(Citation(n, c, (best.strip(),)))
+        return Answer(question=turn.question, text="\n".join(lines), citations=tuple(cites), generator="structured",
+                      checked="not needed", count=len(items))
+
+    @staticmethod
+    def _ms(turn: _Turn) -> float:
+        return (time.perf_counter() - turn.started) * 1000

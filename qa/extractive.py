@@ -1,0 +1,108 @@
+"""The extractive answerer: no LLM; quotes the clause sentences that best match the question.
+
+Sentences are scored by the question's content words they contain (longer words count more, so
+"科技型中小企业" outweighs "企业"), with a bonus for figures when the question asks for a number.
+Responsibility questions get the parsed lead and responsible units stated outright. It is fast
+(no model) and is the fallback whenever a generator fails or its answer fails the check.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ingest.normalize import normalize
+from ingest.records import Hit
+
+_SENT = re.compile(r"[^。！？；;!?\n]+[。！？；;!?]*")
+_TAG = re.compile(r"[(（](?:牵头单位[:：][^()（）]*|[^()（）]*(?:牵头|负责)[^()（）]*)[)）]")
+_FIGURE = re.compile(r"\d+(?:\.\d+)?\s*(?:%|％|家|个|件|户|项|名|人|万元|亿元|元|万|亿|倍|年)")
+ASKS_FIGURE = re.compile(r"多少|几家|几个|几项|比例|比重|目标|达到|金额|标准|百分之|率")
+ASKS_RESPONSIBILITY = re.compile(r"哪个部门|哪些部门|哪个单位|哪些单位|谁牵头|谁负责|牵头|负责单位|责任单位|主管|由谁")
+
+
+def sentences(text: str) -> list[str]:
+    """Clause text cut into sentences (responsibility tags removed, whitespace trimmed)."""
+    body = _TAG.sub("", text)
+    return [s.strip() for s in _SENT.findall(body) if len(s.strip()) >= 4]
+
+
+def sentence_score(sentence: str, terms: list[str], wants_figure: bool) -> float:
+    """How well one sentence matches the question's content terms."""
+    s = normalize(sentence).lower()
+    score = sum(len(t) ** 1.5 for t in set(terms) if t in s)
+    if wants_figure and _FIGURE.search(s):
+        score *= 1.5
+    return score
+
+
+@dataclass(frozen=True)
+class Pick:
+    """A chosen sentence: which hit it came from (0-based) and its score."""
+
+    hit: int
+    sentence: str
+    score: float
+
+
+def best_sentences(question: str, terms: list[str], hits: list[Hit], *, per_clause: int = 2, limit: int = 4) -> list[Pick]:
+    """The best sentences across the hits, at most `per_clause` per clause, ordered by hit rank."""
+    wants_figure = bool(ASKS_FIGURE.search(question))
+    picks: list[Pick] = []
+    for i, hit in enumerate(hits):
+        scored = sorted(((sentence_score(s, terms, wants_figure), s) for s in sentences(hit.clause.text)), key=lambda x: -x[0])
+        picks += [Pick(i, s, sc) for sc, s in scored[:per_clause] if sc > 0]
+    picks.sort(key=lambda p: -p.score)
+    # Keep sentences that match at least half as well as the best one: quotes, not a dump.
+    chosen = [p for p in picks[:limit] if p.score >= 0.5 * picks[0].score] if picks else []
+    return sorted(chosen, key=lambda p: (p.hit, -p.score))
+
+
+def responsibility_line(hit: Hit, n: int) -> str:
+    """'…：由市科技局牵头，市财政局分工负责（原文：…）[n]。' from the parsed fields and the tag as written."""
+    c = hit.clause
+    if not c.departments:
+        return ""
+    raw = "".join(c.tags)
+    others = [u for u in c.departments if u not in c.lead]
+    if c.lead:
+        line = f"由{'、'.join(c.lead)}牵头"
+        if others:
+            line += f"，{'、'.join(others)}分工负责"
+    else:
+        line = f"由{'、'.join(others)}分工负责"
+    return f"《{c.doc_title}》{c.path_text}：{line}{f'（原文标注{raw}）' if raw else ''}[{n}]。"
+
+
+def clause_quote(hit: Hit, n: int, limit: int = 300) -> str:
+    """The whole clause quoted (for questions that name a clause number)."""
+    c = hit.clause
+    body = " ".join(c.text.split())
+    return f"《{c.doc_title}》{c.path_text}：“{body[:limit]}{'…' if len(body) > limit else ''}”[{n}]"
+
+
+def extractive_answer(question: str, terms: list[str], hits: list[Hit], *, exact: bool = False) -> tuple[str, list[int]]:
+    """Answer text quoting the best sentences with [n] markers, and the 0-based hits it cites.
+
+    `exact`: the first hit is the clause the question names by number; it is quoted whole.
+    """
+    if exact and hits:
+        return clause_quote(hits[0], 1), [0]
+    lines: list[str] = []
+    cited: list[int] = []
+    if ASKS_RESPONSIBILITY.search(question):
+        for i, hit in enumerate(hits[:2]):
+            line = responsibility_line(hit, len(cited) + 1)
+            if line:
+                cited.append(i)
+                lines.append(line)
+            if len(cited) == 2:
+                break
+    for pick in best_sentences(question, terms, hits):
+        if pick.hit not in cited:
+            cited.append(pick.hit)
+        n = cited.index(pick.hit) + 1
+        c = hits[pick.hit].clause
+        sentence = pick.sentence.rstrip("。；;")
+        lines.append(f"《{c.doc_title}》{c.path_text}：“{sentence}。”[{n}]")
+    return "\n".join(lines), cited
