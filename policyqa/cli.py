@@ -167,6 +167,37 @@ def cmd_eval(args: argparse.Namespace, settings) -> int:
     return run_eval(args, settings, make_retriever, make_answerer)
 
 
+def cmd_ask(args: argparse.Namespace, settings) -> int:
+    """Answer a question with cited clauses; streams tokens to the terminal unless --json."""
+    retriever = make_retriever(args, settings)
+    answerer = make_answerer(args, settings, retriever)
+    answer = None
+    for event in answerer.stream(args.question, generator=args.generator, doc=args.doc, department=args.department):
+        if event.kind == "answer":
+            answer = event.answer
+        elif event.kind == "status" and not args.json:
+            print(event.text, file=sys.stderr)
+    if args.json:
+        _print_json(answer.to_json())
+        return 0
+    if answer.standalone_question:
+        print(f"(问题改写为：{answer.standalone_question})")
+    print(answer.text)
+    if answer.refused:
+        if answer.related:
+            print("\n可能相关的条款（不构成依据）：")
+            for h in answer.related:
+                print(f"  - {h.clause.id}  《{h.clause.doc_title}》{h.clause.path_text}")
+    else:
+        print("\n依据：")
+        for c in answer.citations:
+            print(f"  [{c.n}] {c.clause.id}  《{c.clause.doc_title}》{c.clause.path_text}")
+    t = answer.timings_ms
+    print(f"({answer.generator}; checked: {answer.checked}; retrieve {t.get('retrieve', 0):.0f} ms, "
+          f"first token {t.get('first_token', 0):.0f} ms, total {t.get('total', 0):.0f} ms)", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="policyqa", description="Cited answers from Chinese policy documents")
@@ -198,6 +229,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--index", help="index folder (default: settings.index_dir)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("ask", help="answer a question with cited clauses")
+    p.add_argument("question")
+    p.add_argument("--generator", choices=["llama", "openai", "extractive"])
+    p.add_argument("--doc", action="append")
+    p.add_argument("--department")
+    p.add_argument("--index", help="index folder (default: settings.index_dir)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("eval", help="score retrieval and answers on a question file (JSON lines)")
     p.add_argument("questions")
