@@ -71,7 +71,7 @@ class Answerer:
 
     def __init__(self, retriever: Retriever, generators: Mapping[str, Callable[[], Generator]], prompts: PromptLibrary,
                  *, default_generator: str = "llama", k: int = 5, context_clauses: int = 3,
-                 context_chars: int = 240, max_tokens: int = 200) -> None:
+                 context_chars: int = 200, max_tokens: int = 160) -> None:
         self.retriever = retriever
         self.factories = dict(generators)
         self.prompts = prompts
@@ -245,7 +245,9 @@ class Answerer:
                               related=tuple(turn.hits[:3]), generator=turn.generator, checked="model declined",
                               prompt_hash=self._prompt_hash())
             return self._extractive(turn, checked=f"fell back to extractive: {turn.generator} declined but the clauses match")
-        result = check_answer(text, {n: hits[n - 1].clause.text for n in numbers}, self.retriever.units)
+        # Figures the user stated are premises, not claims (a false premise is refused earlier).
+        premise = f"\n{turn.standalone}"
+        result = check_answer(text, {n: hits[n - 1].clause.text + premise for n in numbers}, self.retriever.units)
         kept, kept_numbers = parse_citations(result.kept_text, len(hits))
         if not kept.strip() or not kept_numbers:
             reason = "; ".join(r for _, r in result.dropped) or "no citation"

@@ -1,0 +1,110 @@
+"""The answer chain with a scripted generator and a real (hashing) index: citations, checks, refusals,
+whole lists, follow-ups, generator failures."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from conftest import CORPUS, ROOT
+from fake_openai import free_port, serve_fake_openai
+from index.build import build_index
+from index.embedder import HashingEmbedder
+from index.search import Retriever
+from qa.chain import Answerer
+from qa.generators import OpenAIGenerator, ScriptedGenerator
+from qa.prompts import PromptLibrary
+
+
+@pytest.fixture(scope="module")
+def retriever(tmp_path_factory):
+    root = tmp_path_factory.mktemp("chain")
+    shutil.copytree(CORPUS, root / "corpus")
+    build_index(root / "corpus", root / "index", HashingEmbedder())
+    return Retriever(root / "index", HashingEmbedder())
+
+
+def _answerer(retriever, **generators):
+    factories = {name: (lambda g=g: g) for name, g in generators.items()}
+    return Answerer(retriever, factories, PromptLibrary(ROOT / "prompts"), default_generator=next(iter(generators), "extractive"))
+
+
+Q_RD = "朔州的R&D经费占GDP比重目标是多少？"
+
+
+def test_grounded_answer_keeps_citation_and_prompt_hash(retriever):
+    gen = ScriptedGenerator(["朔州到2020年R&D经费占GDP比重达到2.5%以上[1]。"])
+    answer = _answerer(retriever, scripted=gen).ask(Q_RD)
+    assert not answer.refused and answer.checked == "passed"
+    assert "2.5%" in answer.text and [c.n for c in answer.citations] == [1]
+    assert "2.5%以上" in answer.citations[0].clause.text
+    assert answer.prompt_hash and "+" in answer.prompt_hash
+    system, user = gen.calls[0]
+    assert "[1]" in user.content and Q_RD in user.content
+
+
+def test_fabricated_number_is_caught(retriever):
+    gen = ScriptedGenerator(["朔州到2020年R&D经费占GDP比重达到3.5%以上[1]。该目标由市科技局负责[1]。"])
+    answer = _answerer(retriever, scripted=gen).ask(Q_RD)
+    assert "3.5%" not in answer.text
+    assert answer.checked.startswith(("dropped", "fell back"))
+
+
+def test_every_sentence_fabricated_falls_back_to_extractive(retriever):
+    gen = ScriptedGenerator(["目标是9.9%[1]。"])
+    answer = _answerer(retriever, scripted=gen).ask(Q_RD)
+    assert answer.generator == "extractive" and answer.checked.startswith("fell back to extractive")
+    assert "2.5%" in answer.text and "9.9%" not in answer.text
+
+
+def test_markers_pointing_nowhere_are_removed_and_only_cited_clauses_returned(retriever):
+    gen = ScriptedGenerator(["朔州到2020年R&D经费占GDP比重达到2.5%以上[1][7]。"])
+    answer = _answerer(retriever, scripted=gen).ask(Q_RD)
+    assert "[7]" not in answer.text and [c.n for c in answer.citations] == [1]
+
+
+@pytest.mark.parametrize("question", ["明天阳泉的天气怎么样？", "红烧肉怎么做才好吃？", "大同市对科技型中小企业的创新券补助标准是多少？",
+                                      "朔州到2025年研发经费投入强度的目标是多少？"])
+def test_uncovered_questions_are_refused_without_calling_the_generator(retriever, question):
+    gen = ScriptedGenerator([])
+    answer = _answerer(retriever, scripted=gen).ask(question)
+    assert answer.refused and not answer.citations and answer.related
+    assert gen.calls == []
+    assert answer.text.count("。") == 1
+
+
+def test_answerable_question_is_not_refused(retriever):
+    answer = _answerer(retriever, extractive=None).ask("阳泉的科研人员能不能带着项目和成果辞职出来自己开公司？", generator="extractive")
+    assert not answer.refused and "离岗创业" in answer.text
+
+
+def test_follow_up_is_rewritten(retriever):
+    answer = _answerer(retriever).ask("那朔州呢？", history=["阳泉的高新技术企业目标是多少？"], generator="extractive")
+    assert answer.standalone_question == "朔州的高新技术企业目标是多少？"
+    assert all(c.clause.doc_id == "shuozhou-2014" for c in answer.citations)
+
+
+def test_whole_list_question_returns_every_matching_clause(retriever):
+    answer = _answerer(retriever).ask("市科技局牵头负责哪些工作", generator="extractive")
+    expected = {c.id.split("~")[0] for c in retriever.data.clauses if "市科技局" in c.lead}
+    assert answer.count == len(expected) == len(answer.citations) > 20
+    assert {c.clause.id.split("~")[0] for c in answer.citations} == expected
+    assert f"共 {len(expected)} 项" in answer.text
+
+
+def test_unreachable_openai_endpoint_gives_clear_error_and_extractive_answer(retriever):
+    gen = OpenAIGenerator(f"http://127.0.0.1:{free_port()}/v1", "test-model", "sk-secret", timeout_s=2)
+    answer = _answerer(retriever, openai=gen).ask(Q_RD)
+    assert answer.generator == "extractive" and "2.5%" in answer.text
+    assert "openai failed" in answer.checked and "127.0.0.1" in answer.checked
+    assert "sk-secret" not in answer.checked
+
+
+def test_openai_generator_through_local_server(retriever):
+    with serve_fake_openai(["朔州到2020年R&D经费占GDP比重达到2.5%以上[1]。"]) as base_url:
+        gen = OpenAIGenerator(base_url, "test-model", "sk-test", timeout_s=5)
+        events = list(_answerer(retriever, openai=gen).stream(Q_RD))
+    tokens = [e.text for e in events if e.kind == "token"]
+    answer = events[-1].answer
+    assert len(tokens) > 1 and answer.generator == "openai" and answer.checked == "passed"
