@@ -10,7 +10,7 @@ GGUF := $(MODELS)/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup run test models clean-models
+.PHONY: setup run test models browser-deps clean-models
 
 setup: $(VENV)/.installed models
 
@@ -32,9 +32,18 @@ $(GGUF): $(VENV)/.installed qa/llm_build.py
 	$(PY) -m qa.llm_build $(GGUF)
 
 run: setup
-	$(VENV)/bin/policyqa departments
+	$(VENV)/bin/policyqa build
+	$(VENV)/bin/policyqa serve
 
-test: setup
+# Browser tests drive Debian's chromium (a test tool's own browser download does not work here);
+# fonts-noto-cjk renders the Chinese UI in screenshots.
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "noto.*cjk"; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+		else echo "browser tests need: sudo apt-get install chromium fonts-noto-cjk (they skip without it)"; fi; \
+	fi
+
+test: setup browser-deps
 	$(PY) -m pytest -q
 
 clean-models:

@@ -198,6 +198,18 @@ def cmd_ask(args: argparse.Namespace, settings) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace, settings) -> int:
+    """Start the web app and HTTP API (loads the models once, then serves)."""
+    import app
+
+    if args.host:
+        settings.host = args.host
+    if args.port:
+        settings.port = args.port
+    app.serve(settings)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="policyqa", description="Cited answers from Chinese policy documents")
@@ -250,6 +262,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="folder for report.md / report.json")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("serve", help="start the web app and HTTP API")
+    p.add_argument("--host", help="address to bind (default: settings.host, 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default: settings.port, 7860)")
+    p.set_defaults(func=cmd_serve)
     return parser
 
 
