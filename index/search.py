@@ -81,16 +81,18 @@ class Retriever:
 
     @property
     def data(self) -> IndexData:
-        """The loaded index (loaded on first access)."""
+        """The loaded index (loaded on first access; lookups built before it becomes visible)."""
         with self._lock:
             if self._data is None:
-                self._data = open_index(self.index_dir, model=self.embedder.name)
-                self._units = sorted({u for c in self._data.clauses for u in c.departments})
-                self._docs = self._data.documents
-                self._rows_by_doc: dict[str, np.ndarray] = {}
-                for row, c in enumerate(self._data.clauses):
-                    self._rows_by_doc.setdefault(c.doc_id, []).append(row)
-                self._rows_by_doc = {k: np.asarray(v, dtype=np.int64) for k, v in self._rows_by_doc.items()}
+                data = open_index(self.index_dir, model=self.embedder.name)
+                rows: dict[str, list[int]] = {}
+                for row, c in enumerate(data.clauses):
+                    rows.setdefault(c.doc_id, []).append(row)
+                self._units = sorted({u for c in data.clauses for u in c.departments})
+                self._docs = data.documents
+                self._rows_by_doc = {k: np.asarray(v, dtype=np.int64) for k, v in rows.items()}
+                self._tokenizer = None
+                self._data = data
             return self._data
 
     def reload(self) -> None:

@@ -200,13 +200,10 @@ def cmd_ask(args: argparse.Namespace, settings) -> int:
 
 def cmd_serve(args: argparse.Namespace, settings) -> int:
     """Start the web app and HTTP API (loads the models once, then serves)."""
-    import app
+    from app import serve
 
-    if args.host:
-        settings.host = args.host
-    if args.port:
-        settings.port = args.port
-    app.serve(settings)
+    update = {k: v for k, v in (("host", args.host), ("port", args.port)) if v}
+    serve(settings.model_copy(update=update))
     return 0
 
 

@@ -42,3 +42,11 @@ class BusyError(PolicyQAError):
 
 class ModelMissingError(PolicyQAError):
     """A model file or folder that set-up should have built is not there."""
+
+
+class UploadError(PolicyQAError):
+    """An uploaded file was refused: bad name, type, size or content. The message is for the user (Chinese)."""
+
+
+class NotFoundError(PolicyQAError):
+    """A document, unit or place named in a request is not in the index."""

@@ -44,5 +44,8 @@ class Settings(BaseSettings):
     openai_timeout_s: float = Field(30.0, gt=0)
 
     # Serving
+    max_concurrent_generations: int = Field(1, ge=1)  # LLM answers at once (one llama context)
+    generation_queue: int = Field(2, ge=0)  # more may wait; beyond that the answer is "busy"
+    generation_wait_s: float = Field(300.0, gt=0)
     host: str = "127.0.0.1"
     port: int = Field(7860, ge=1, le=65535)

@@ -123,6 +123,11 @@ class Answerer:
                          standalone_question=turn.standalone if turn.standalone != turn.question else "")
         yield Event("answer", answer=answer)
 
+    def reload(self) -> None:
+        """Re-read the index after the corpus changed (documents known to refusal rules included)."""
+        self.retriever.reload()
+        self._policy = None
+
     def ask(self, question: str, **kwargs) -> Answer:
         """Answer without streaming."""
         for event in self.stream(question, **kwargs):
@@ -217,7 +222,8 @@ class Answerer:
         cites = []
         for n in numbers:
             hit = hits[n - 1]
-            own = [s for s in re.split(r"(?<=[。！？\n])", text) if f"[{n}]" in s]
+            # Sentences end at 。！？ unless a closing quote or marker follows ("…。”[1]" stays whole).
+            own = [s for s in re.split(r"\n|(?<=[。！？])(?![”’\[])", text) if f"[{n}]" in s]
             support = tuple(dict.fromkeys(x for s in own for x in supporting_sentences(hit.clause.text, s)))
             cites.append(Citation(n, hit.clause, support[:2]))
         return tuple(cites)
