@@ -25,15 +25,17 @@ from index.search import Retriever, check_question
 from ingest.records import Hit
 from policyqa.errors import GeneratorError, PolicyQAError
 from qa.answer import Answer, Citation
-from qa.check import check_answer, parse_citations, supporting_sentences
+from qa.check import check_answer, parse_citations, split_sentences, supporting_sentences
 from qa.extractive import extractive_answer, sentence_score, sentences
 from qa.followup import rewrite
 from qa.generators import Generator, Message
+from qa.grounding import best_clause, support
 from qa.listing import list_clauses, plan_listing
 from qa.prompts import PromptLibrary
 from qa.refusal import RefusalPolicy
 
 _HEADING = re.compile(r"[(（]?[一二三四五六七八九十\d]+[)）、.]?[^。；，,]{0,20}")
+_MARKERS = re.compile(r"\[\d+\]")
 _MODEL_DECLINED = re.compile(r"没有找到相关|未找到相关|没有相关规定|无法回答|没有提及|未提及|没有明确")
 
 
@@ -241,26 +243,61 @@ class Answerer:
 
     def _checked(self, turn: _Turn, raw: str) -> Answer:
         hits = turn.hits[: self.context_clauses]
+        texts = [h.clause.text for h in hits]
         text, numbers = parse_citations(raw.strip(), len(hits))
         if _MODEL_DECLINED.search(text) and len(text) < 40:
             # The model says the clauses do not answer. Believe it only where the clauses cover the
             # question weakly; otherwise quote them (false refusals count as failures too).
-            coverage, missing = self.policy.coverage(turn.terms, turn.hits)
+            coverage, _ = self.policy.coverage(turn.terms, turn.hits)
             if coverage < 0.75:
                 return Answer(question=turn.question, text="现有文件中没有找到相关规定。", refused=True,
                               related=tuple(turn.hits[:3]), generator=turn.generator, checked="model declined",
                               prompt_hash=self._prompt_hash())
             return self._extractive(turn, checked=f"fell back to extractive: {turn.generator} declined but the clauses match")
+        text, ungrounded = self._ground(text, texts, turn.standalone)
+        text, numbers = parse_citations(text, len(hits))
         # Figures the user stated are premises, not claims (a false premise is refused earlier).
         premise = f"\n{turn.standalone}"
-        result = check_answer(text, {n: hits[n - 1].clause.text + premise for n in numbers}, self.retriever.units)
+        result = check_answer(text, {n: texts[n - 1] + premise for n in numbers}, self.retriever.units)
         kept, kept_numbers = parse_citations(result.kept_text, len(hits))
-        if not kept.strip() or not kept_numbers:
-            reason = "; ".join(r for _, r in result.dropped) or "no citation"
-            return self._extractive(turn, checked=f"fell back to extractive: {reason}")
-        checked = "passed" if result.passed else f"dropped {len(result.dropped)} sentence(s): " + "; ".join(r for _, r in result.dropped)
+        dropped = [r for _, r in result.dropped] + ungrounded
+        if len(_MARKERS.sub("", kept).strip("。，,. \n")) < 2 or not kept_numbers:
+            return self._extractive(turn, checked=f"fell back to extractive: {'; '.join(dropped) or 'no citation'}")
+        kept = self._with_quotes(kept, kept_numbers, hits, turn)
+        checked = "passed" if not dropped else f"dropped {len(dropped)} sentence(s): " + "; ".join(dropped)
         return Answer(question=turn.question, text=kept, citations=self._citations(turn, kept, kept_numbers, hits),
                       generator=turn.generator, checked=checked, prompt_hash=self._prompt_hash())
+
+    def _ground(self, text: str, texts: list[str], question: str) -> tuple[str, list[str]]:
+        """Attribute unmarked sentences to their best clause; drop sentences the clauses do not carry."""
+        out, dropped = [], []
+        for sentence in split_sentences(text):
+            cited = [int(n) for n in re.findall(r"\[(\d+)\]", sentence)]
+            body = _MARKERS.sub("", sentence).strip()
+            if not body.strip("。，,. "):
+                continue
+            if cited:
+                score = max(support(body, texts[n - 1], question) for n in cited)
+            else:
+                best, score = best_clause(body, texts, question)
+                sentence = body.rstrip("。；;") + f"[{best + 1}]。"
+            if score < 0.5:
+                dropped.append(f"'{body[:20]}' is not in the cited clause")
+                continue
+            out.append(sentence)
+        return "".join(out), dropped
+
+    def _with_quotes(self, text: str, numbers: list[int], hits: list[Hit], turn: _Turn) -> str:
+        """A bare "可以[1]" gets the sentence of clause [1] it rests on, quoted."""
+        if len(_MARKERS.sub("", text)) >= 24:
+            return text
+        quotes = []
+        for n in numbers[:2]:
+            sents = sentences(hits[n - 1].clause.text)
+            if sents:
+                best = max(sents, key=lambda s: sentence_score(s, turn.terms, True))
+                quotes.append(f"原文：“{best.rstrip('。')}。”[{n}]")
+        return text + ("\n" + "\n".join(quotes) if quotes else "")
 
     def _listing(self, turn: _Turn, plan, items) -> Answer:
         if plan.kind == "department":

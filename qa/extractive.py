@@ -45,7 +45,7 @@ class Pick:
     score: float
 
 
-def best_sentences(question: str, terms: list[str], hits: list[Hit], *, per_clause: int = 2, limit: int = 4) -> list[Pick]:
+def best_sentences(question: str, terms: list[str], hits: list[Hit], *, per_clause: int = 2, limit: int = 3) -> list[Pick]:
     """The best sentences across the hits, at most `per_clause` per clause, ordered by hit rank."""
     wants_figure = bool(ASKS_FIGURE.search(question))
     picks: list[Pick] = []
@@ -53,8 +53,8 @@ def best_sentences(question: str, terms: list[str], hits: list[Hit], *, per_clau
         scored = sorted(((sentence_score(s, terms, wants_figure), s) for s in sentences(hit.clause.text)), key=lambda x: -x[0])
         picks += [Pick(i, s, sc) for sc, s in scored[:per_clause] if sc > 0]
     picks.sort(key=lambda p: -p.score)
-    # Keep sentences that match at least half as well as the best one: quotes, not a dump.
-    chosen = [p for p in picks[:limit] if p.score >= 0.5 * picks[0].score] if picks else []
+    # Keep sentences that match at least 60% as well as the best one: quotes, not a dump.
+    chosen = [p for p in picks[:limit] if p.score >= 0.6 * picks[0].score] if picks else []
     return sorted(chosen, key=lambda p: (p.hit, -p.score))
 
 

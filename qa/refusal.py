@@ -20,6 +20,12 @@ from ingest.records import DocMeta, Hit
 
 PLACES_FILE = Path(__file__).with_name("places.txt")
 _MONEY_ASKED = re.compile(r"多少钱|多少元|多少万|金额|补助标准|补贴标准|奖励标准|奖励多少|补助多少|补贴多少|资助多少|给多少")
+# Words any question about policy support or responsibilities contains at least one of.
+_DOMAIN = tuple("""企业 公司 科技 技术 创新 创业 人才 政策 项目 资金 经费 补助 补贴 奖励 奖补 资助 支持 扶持 融资 贷款 担保
+基金 投资 上市 挂牌 专利 知识产权 成果 研发 研究 高校 大学 院所 科研 产业 园区 开发区 税 财政 部门 单位 牵头 负责
+目标 指标 任务 措施 规划 方案 意见 计划 文件 规定 条 服务 平台 孵化 众创 实验室 中心 工程 发展 建设 改革 机制
+考核 评价 职称 人员 团队 用地 采购 金融 银行 保险 债 股 市场 转化 交易 合同 农业 工业 制造 能源 环保 煤 气
+就业 人社 教育 培训 学校 国企 国有 民营 中小 小微 高新 政府 市 县 区 省 局 委 办""".split())
 _FIGURE_ASKED = re.compile(r"多少|几家|几个|几项|比例|比重|税率|百分之|起征点")
 _QUESTION_FIGURE = re.compile(r"(\d+(?:\.\d+)?)\s*(%|年|万元|亿元|元|家|个|项|件)")
 _MONEY = re.compile(r"\d+(?:\.\d+)?\s*(?:万元|亿元|元|万)")
@@ -101,6 +107,8 @@ class RefusalPolicy:
         if exact:
             return None
         q = normalize(question)
+        if not any(word in q for word in _DOMAIN):
+            return Refusal("off_topic", "这个问题与现有政策文件无关，无法回答。")
         score, missing = self.coverage(terms, hits)
         asks_figure = bool(_FIGURE_ASKED.search(q))
         if score < self.min_coverage or (asks_figure and score < self.min_figure_coverage):
