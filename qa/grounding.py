@@ -29,9 +29,10 @@ def novel(sentence: str, question: str) -> set[str]:
 
 
 def support(sentence: str, clause_text: str, question: str) -> float:
-    """Share of the sentence's new bigrams found in the clause (1.0 when it adds nothing new)."""
+    """Share of the sentence's new bigrams found in the clause (1.0 when it adds under two new
+    bigrams: a restatement of the question such as "阳泉支持…融资" is not a claim to check)."""
     new = novel(sentence, question)
-    if not new:
+    if len(new) < 2:
         return 1.0
     return len(new & bigrams(clause_text)) / len(new)
 

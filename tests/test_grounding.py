@@ -30,3 +30,7 @@ def test_unmarked_sentence_goes_to_the_clause_it_quotes():
 
 def test_restating_the_question_adds_nothing_to_check():
     assert support("阳泉的科研人员", CLAUSE_8, Q) == 1.0
+
+
+def test_restatement_with_one_new_bigram_is_not_judged():
+    assert support("阳泉支持科技型中小企业融资", CLAUSE_8, "阳泉如何支持科技型中小企业融资？") == 1.0
