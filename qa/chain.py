@@ -39,6 +39,13 @@ _MARKERS = re.compile(r"\[\d+\]")
 _MODEL_DECLINED = re.compile(r"没有找到相关|未找到相关|没有相关规定|无法回答|没有提及|未提及|没有明确")
 
 
+def _duties(clause) -> str:
+    """The parsed responsibility fields as shown to the model (canonical unit names)."""
+    if not clause.departments:
+        return ""
+    return f"（牵头：{'、'.join(clause.lead) or '无'}；责任单位：{'、'.join(clause.departments)}）"
+
+
 @dataclass(frozen=True)
 class Event:
     """One streamed step: a status line, a token of the answer, or the final Answer."""
@@ -206,9 +213,7 @@ class Answerer:
             size += len(sents[i])
         text = "".join(sents[i] for i in sorted(keep))
         c = hit.clause
-        if c.departments:
-            text += f"（牵头：{'、'.join(c.lead) or '无'}；责任单位：{'、'.join(c.departments)}）"
-        return f"《{c.doc_title}》{c.path_text}：{text}"
+        return f"《{c.doc_title}》{c.path_text}：{text}{_duties(c)}"
 
     def _messages(self, turn: _Turn) -> list[Message]:
         hits = turn.hits[: self.context_clauses]
@@ -243,7 +248,7 @@ class Answerer:
 
     def _checked(self, turn: _Turn, raw: str) -> Answer:
         hits = turn.hits[: self.context_clauses]
-        texts = [h.clause.text for h in hits]
+        texts = [h.clause.text + _duties(h.clause) for h in hits]  # what the model was shown
         text, numbers = parse_citations(raw.strip(), len(hits))
         if _MODEL_DECLINED.search(text) and len(text) < 40:
             # The model says the clauses do not answer. Believe it only where the clauses cover the

@@ -14,12 +14,15 @@ import re
 from ingest.normalize import normalize
 
 _MARKER = re.compile(r"\[\d+\]")
+_FRAMING = re.compile(r"(根据|依据|按照|参照)?(条款|原文|规定|文件)(中的|中|里|所述|提到)?|综上|因此|所以")
 _KEEP = re.compile(r"[\w\u4e00-\u9fff%.]")
 
 
 def bigrams(text: str) -> set[str]:
-    """Bigrams of word characters in normalised text (punctuation and markers removed)."""
-    chars = [c for c in normalize(_MARKER.sub("", text)).lower() if _KEEP.match(c)]
+    """Bigrams of word characters in normalised text (markers, punctuation and framing such as
+    "根据条款[1]，" removed: they say where a claim comes from, not what it is)."""
+    text = _FRAMING.sub("", _MARKER.sub("", text))
+    chars = [c for c in normalize(text).lower() if _KEEP.match(c)]
     return {a + b for a, b in zip(chars, chars[1:])}
 
 

@@ -34,3 +34,9 @@ def test_restating_the_question_adds_nothing_to_check():
 
 def test_restatement_with_one_new_bigram_is_not_judged():
     assert support("阳泉支持科技型中小企业融资", CLAUSE_8, "阳泉如何支持科技型中小企业融资？") == 1.0
+
+
+def test_framing_words_do_not_count_against_a_sentence():
+    clause = "加大天然气对成品油替代步伐,2020年城市气化率达到98%。（牵头：市发改委；责任单位：市发改委）"
+    q = "朔州提高城市气化率、加快煤制天然气管线建设由哪个部门牵头？"
+    assert support("根据条款[1]，朔州提高城市气化率、加快煤制天然气管线建设由市发改委牵头", clause, q) >= 0.5
