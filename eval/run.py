@@ -8,6 +8,7 @@ BM25-only on our clause index, and the default LangChain pipeline (RecursiveChar
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 import sys
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from policyqa.errors import PolicyQAError
 
 def _meta(retriever, settings, mode: str) -> dict:
     return {"mode": mode, "embedding_model": retriever.embedder.name, "index": str(retriever.index_dir),
-            "fusion": vars(retriever.weights) if hasattr(retriever.weights, "__dict__") else str(retriever.weights)}
+            "fusion": asdict(retriever.weights)}
 
 
 def run_retrieval(questions, retriever, k: int, mode: str, settings, problems) -> EvalRun:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Callable, Iterator, Mapping, Sequence
 from index.build import BuildLockedError, BuildReport, build_index
 from index.embedder import Embedder
 from index.search import Retriever
+from index.store import doc_meta_to_json
 from ingest.corpus import load_document
 from ingest.departments import UnitCount, clauses_for_unit, resolve_unit, unit_counts
 from ingest.loaders import SUPPORTED
@@ -156,10 +157,8 @@ class DocumentInfo:
 
     def to_json(self) -> dict:
         """The shape of one row of GET /api/documents."""
-        m = self.meta
-        return {"doc_id": m.doc_id, "title": m.title, "issuer": m.issuer, "region": m.region, "date": m.date,
-                "source": m.source, "aliases": list(m.aliases), "format": self.format, "clauses": self.clauses,
-                "tree": [n.to_json() for n in self.tree]}
+        return {"doc_id": self.meta.doc_id, **doc_meta_to_json(self.meta), "format": self.format,
+                "clauses": self.clauses, "tree": [n.to_json() for n in self.tree]}
 
 
 @dataclass(frozen=True)
