@@ -3,29 +3,43 @@
     python app.py            # or `policyqa serve`; listens on settings.host:settings.port
     GET  /                   the UI: 问答 · 部门职责 · 政策匹配 · 文档库
     POST /api/ask, /api/search, /api/eligibility; GET /api/departments[/{name}], /api/documents, /api/health
+    POST /api/documents (multipart field `file`), DELETE /api/documents/{doc_id}   corpus changes
     GET  /openapi.json, /docs
 
 A thin adapter: it parses input, calls `qa.service.Service`, renders the result. Nothing is loaded at
 import time; `create_app(settings)` builds the Service (index and embedding model, warmed up once).
 Every piece of user or document text that reaches HTML goes through `html.escape` first, and every
 error reaches the user as a short Chinese message (the API as JSON `{"error": …}`), never a traceback.
+
+Corpus changes (upload, delete) pass a ChangeGuard: with `admin_token` set they need it (API: Bearer
+header, UI: the 管理口令 box); without one they are allowed only when the app listens on a loopback
+address, and then only for same-machine, same-origin requests (a web page elsewhere cannot drive them).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import html
+import ipaddress
 import logging
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Callable, Iterator, Literal
+from typing import TYPE_CHECKING, Annotated, Awaitable, Callable, Iterator, Literal, Mapping
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
-from policyqa.errors import BusyError, IngestError, ModelMissingError, PolicyQAError, QuestionError
+from policyqa.errors import (
+    AuthError, BusyError, ChangesDisabledError, IndexFolderError, IngestError, ModelMissingError, NotFoundError,
+    PolicyQAError, QuestionError, UploadError, UploadTooLargeError,
+)
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -38,6 +52,96 @@ if TYPE_CHECKING:
 log = logging.getLogger("policyqa.app")
 MAX_QUESTION = 10_000  # request-size bound; the question limit proper is settings.max_question_chars
 Name = Annotated[str, Field(max_length=200)]
+FORM_SLACK = 64 * 1024  # multipart boundaries and part headers on top of the file itself
+
+
+# --------------------------------------------------------------------------- who may change the corpus
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and localhost: addresses that only this machine can reach."""
+    name = (host or "").strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+class ChangeGuard:
+    """Who may upload and delete: with an admin token, whoever presents it; without one, only a loopback-bound app."""
+
+    def __init__(self, admin_token: SecretStr | str = "", host: str = "127.0.0.1") -> None:
+        token = admin_token.get_secret_value() if isinstance(admin_token, SecretStr) else admin_token
+        self._digest = hashlib.sha256(token.encode()).digest() if token else b""  # the token itself is not kept
+        self.host = host
+
+    @property
+    def needs_token(self) -> bool:
+        """An admin token is configured and must be presented."""
+        return bool(self._digest)
+
+    @property
+    def enabled(self) -> bool:
+        """Changes are possible at all (a token is set, or the app listens on loopback only)."""
+        return self.needs_token or is_loopback(self.host)
+
+    def check(self, token: str | None, headers: Mapping[str, str] | None = None) -> None:
+        """Return if a change may go ahead with `token`; else AuthError (401) or ChangesDisabledError (403).
+
+        Without a token, the request's `headers` (when given) must also come from this machine and origin:
+        a page on another site, a DNS-rebinding name, or a proxy passing the public Host is refused.
+        """
+        if self.needs_token:
+            if not hmac.compare_digest(hashlib.sha256((token or "").encode()).digest(), self._digest):
+                raise AuthError("管理口令缺失或不正确：API 请用请求头 Authorization: Bearer <口令>，界面请在“管理口令”框中填写；"
+                                "口令为服务器上 POLICYQA_ADMIN_TOKEN 的值 (admin token missing or wrong)")
+            return  # a browser cannot send the Authorization header cross-site without a CORS preflight
+        if not is_loopback(self.host):
+            raise ChangesDisabledError(self.disabled_message)
+        if headers is None:
+            return
+        names = [urlsplit("//" + headers.get("host", "")).hostname or ""]
+        names += [urlsplit(headers["origin"]).hostname or ""] if "origin" in headers else []
+        if not all(is_loopback(n) for n in names):
+            raise ChangesDisabledError("上传和删除只接受本机地址（127.0.0.1 / localhost）上的同源请求；"
+                                       "如需从其他地址或页面管理，请设置 POLICYQA_ADMIN_TOKEN (cross-site or non-local request refused)")
+
+    @property
+    def disabled_message(self) -> str:
+        """Why changes are off when the app listens beyond localhost without a token, and what to do."""
+        return (f"上传和删除已停用：服务监听在 {self.host}（本机以外也能访问）且未设置管理口令；请设置环境变量 "
+                "POLICYQA_ADMIN_TOKEN 后重启 (uploads and deletes are disabled beyond localhost without POLICYQA_ADMIN_TOKEN)")
+
+    def check_request(self, request: Request) -> None:
+        """`check` for an HTTP request: the Bearer token and the request's headers."""
+        scheme, _, value = request.headers.get("authorization", "").partition(" ")
+        self.check(value.strip() if scheme.lower() == "bearer" else "", request.headers)
+
+    def describe(self) -> str:
+        """One line for the start-up log saying whether uploads and deletes are protected (never the token)."""
+        where = "this machine only" if is_loopback(self.host) else "beyond this machine"
+        if self.needs_token:
+            return f"listening on {self.host} ({where}): uploads and deletes require the admin token (POLICYQA_ADMIN_TOKEN)"
+        if is_loopback(self.host):
+            return f"listening on {self.host} ({where}): uploads and deletes are open to same-machine requests without a token"
+        return (f"listening on {self.host} ({where}) without POLICYQA_ADMIN_TOKEN: uploads and deletes are DISABLED; "
+                "set POLICYQA_ADMIN_TOKEN to enable them")
+
+
+def _capped(receive: Callable[[], Awaitable[dict]], limit: int, message: str) -> Callable[[], Awaitable[dict]]:
+    """An ASGI receive that fails with UploadTooLargeError once more than `limit` body bytes arrive."""
+    seen = 0
+
+    async def inner() -> dict:
+        nonlocal seen
+        event = await receive()
+        seen += len(event.get("body", b""))
+        if seen > limit:
+            raise UploadTooLargeError(message)
+        return event
+    return inner
 
 
 # --------------------------------------------------------------------------- HTTP API
@@ -73,19 +177,24 @@ class EligibilityRequest(BaseModel):
     place: str | None = Field(None, max_length=100)
 
 
+STATUS = ((BusyError, 503), (NotFoundError, 404), (ChangesDisabledError, 403), (AuthError, 401),
+          (UploadTooLargeError, 413), (IndexFolderError, 503))  # first match wins; anything else is 400
+
+
 def _status(exc: PolicyQAError) -> int:
-    from qa.service import NotFoundError
-
-    return 503 if isinstance(exc, BusyError) else 404 if isinstance(exc, NotFoundError) else 400
+    return next((code for kind, code in STATUS if isinstance(exc, kind)), 400)
 
 
-def build_api(service: Service) -> FastAPI:
+def build_api(service: Service, guard: ChangeGuard | None = None) -> FastAPI:
     """The FastAPI app with the JSON endpoints (same shapes as the CLI's --json output)."""
     api = FastAPI(title="policyqa", version="0.1.0", description="Cited answers from Chinese policy documents")
+    guard = guard or ChangeGuard()
 
     @api.exception_handler(PolicyQAError)
     async def _domain(_: Request, exc: PolicyQAError) -> JSONResponse:
         headers = {"Retry-After": "10"} if isinstance(exc, BusyError) else None
+        if _status(exc) == 401:
+            headers = {"WWW-Authenticate": "Bearer"}
         return JSONResponse({"error": str(exc)}, status_code=_status(exc), headers=headers)
 
     @api.exception_handler(RequestValidationError)
@@ -138,6 +247,33 @@ def build_api(service: Service) -> FastAPI:
     def health() -> dict:
         """Status, counts, embedding model and index version."""
         return service.health()
+
+    @api.post("/api/documents")
+    async def add_document(request: Request) -> dict:
+        """Add one document (multipart field `file`) and update the index; see ChangeGuard for who may."""
+        guard.check_request(request)  # before a single body byte is read
+        limit = service.max_bytes + FORM_SLACK
+        too_large = (f"上传内容过大：文件上限为 {service.max_bytes / 2**20:.3g} MB（设置 POLICYQA_MAX_FILE_MB），"
+                     "请拆分后再上传 (upload over the size limit)")
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise UploadTooLargeError(too_large)
+        form = await Request(request.scope, _capped(request.receive, limit, too_large)).form(max_files=1, max_fields=4)
+        try:
+            file = form.get("file")
+            if not isinstance(file, UploadFile):
+                raise UploadError("请求中没有文件：请用 multipart/form-data 的 file 字段上传 (form field 'file' missing)")
+            service.check_upload(file.filename or "", file.size or 0)
+            name, content = file.filename or "", await file.read()
+        finally:
+            await form.close()
+        return (await run_in_threadpool(service.upload, name, content)).to_json()
+
+    @api.delete("/api/documents/{doc_id}")
+    def remove_document(doc_id: str, request: Request) -> dict:
+        """Delete a document from the corpus and the index; see ChangeGuard for who may."""
+        guard.check_request(request)
+        return service.remove(doc_id[:200]).to_json()
 
     return api
 
@@ -229,9 +365,7 @@ def answer_markdown(answer: Answer) -> str:
 
 def friendly(exc: BaseException) -> str:
     """A short Chinese message for the UI; unexpected errors are logged with their traceback."""
-    from qa.service import NotFoundError, UploadError
-
-    if isinstance(exc, (BusyError, QuestionError, UploadError, NotFoundError)):
+    if isinstance(exc, (BusyError, QuestionError, UploadError, NotFoundError, AuthError)):
         return str(exc)
     if isinstance(exc, IngestError):
         return f"文件无法读取：{exc.problem}"
@@ -263,9 +397,10 @@ class WebUI:
 
     GENERATORS = [("摘录（最快）", "extractive"), ("本地模型 llama", "llama"), ("OpenAI 兼容接口", "openai")]
 
-    def __init__(self, service: Service, *, default_generator: str = "extractive") -> None:
+    def __init__(self, service: Service, *, default_generator: str = "extractive", guard: ChangeGuard | None = None) -> None:
         self.service = service
         self.default_generator = default_generator
+        self.guard = guard or ChangeGuard()
 
     # ---- choices -------------------------------------------------------------------------
     def doc_choices(self, everything: str | None = None) -> list[tuple[str, str]]:
@@ -368,37 +503,43 @@ class WebUI:
         return (f"<div class='pq-tree'><h4>《{esc(info.meta.title)}》 {info.clauses} 条</h4>"
                 + "".join(node(n) for n in info.tree) + "</div>")
 
-    def upload_named(self, name: str, content: bytes, progress: Callable[..., object] | None = None) -> str:
-        """Add one file to the corpus; returns a status notice (HTML)."""
+    def upload_named(self, name: str, content: bytes, progress: Callable[..., object] | None = None,
+                     token: str = "", headers: Mapping[str, str] | None = None) -> str:
+        """Add one file to the corpus (if `token` and `headers` pass the guard); returns a status notice (HTML)."""
         def tick(done: int, total: int) -> None:
             if progress is not None:
                 progress(done / max(total, 1), desc=f"正在嵌入新条款 {done}/{total}")
         try:
+            self.guard.check(token, headers)
             change = self.service.upload(name, content, progress=tick)
         except Exception as exc:  # noqa: BLE001
             return notice(friendly(exc), "error")
         return notice(change.message, "ok")
 
-    def upload(self, path: str | None, progress: Callable[..., object] | None = None) -> str:
-        """The gr.File handler: check the size before reading, then `upload_named`."""
+    def upload(self, path: str | None, progress: Callable[..., object] | None = None, token: str = "",
+               headers: Mapping[str, str] | None = None) -> str:
+        """The gr.File handler: check the guard and the size before reading, then `upload_named`."""
         if not path:
             return notice("请先选择要上传的文件。")
         file = Path(path)
         try:
+            self.guard.check(token, headers)
             self.service.check_upload(file.name, file.stat().st_size)
         except Exception as exc:  # noqa: BLE001
             return notice(friendly(exc), "error")
         if progress is not None:
             progress(0.0, desc="正在校验文件…")
-        return self.upload_named(file.name, file.read_bytes(), progress)
+        return self.upload_named(file.name, file.read_bytes(), progress, token, headers)
 
-    def remove(self, doc_id: str | None, progress: Callable[..., object] | None = None) -> str:
-        """Delete a document from the corpus and the index; returns a status notice (HTML)."""
+    def remove(self, doc_id: str | None, progress: Callable[..., object] | None = None, token: str = "",
+               headers: Mapping[str, str] | None = None) -> str:
+        """Delete a document from the corpus and the index (if the guard lets it); returns a notice (HTML)."""
         if not doc_id:
             return notice("请先选择要删除的文档。")
         if progress is not None:
             progress(0.0, desc="正在删除并更新索引…")
         try:
+            self.guard.check(token, headers)
             return notice(self.service.remove(doc_id).message, "ok")
         except Exception as exc:  # noqa: BLE001
             return notice(friendly(exc), "error")
@@ -456,13 +597,18 @@ class WebUI:
                                          interactive=False, wrap=True)
                     tree_doc = gr.Dropdown(self.doc_choices(), value=None, label="查看条款结构", elem_id="pq-tree-doc")
                     tree_html = gr.HTML(elem_id="pq-tree")
+                    if not self.guard.enabled:
+                        gr.HTML(notice(self.guard.disabled_message, "error"))
                     with gr.Row():
                         file = gr.File(label=f"上传文档（{' '.join(SUPPORTED)}，不超过 {max_file_mb:g} MB）",
                                        type="filepath", elem_id="pq-file")
                         with gr.Column():
-                            upload = gr.Button("上传并更新索引", variant="primary", elem_id="pq-upload")
+                            token = gr.Textbox(label="管理口令（上传、删除时需要）", type="password", max_lines=1,
+                                               visible=self.guard.needs_token, elem_id="pq-token")
+                            upload = gr.Button("上传并更新索引", variant="primary", elem_id="pq-upload",
+                                               interactive=self.guard.enabled)
                             gone = gr.Dropdown(self.doc_choices(), value=None, label="删除文档")
-                            remove = gr.Button("删除所选文档", variant="stop")
+                            remove = gr.Button("删除所选文档", variant="stop", interactive=self.guard.enabled)
                     status = gr.HTML(elem_id="pq-upload-status")
 
             outs = [chatbot, cards, export, transcript, history, question]
@@ -477,14 +623,20 @@ class WebUI:
             tree_doc.change(self.tree, tree_doc, tree_html)
             pickers = [table, doc, dept, unit, place, tree_doc, gone]
 
-            def on_upload(path: str | None, progress: gr.Progress = gr.Progress()) -> tuple[str, None]:
-                return self.upload(path, progress), None  # clear the picker for the next file
+            def on_upload(path: str | None, secret: str, request: gr.Request,
+                          progress: gr.Progress = gr.Progress()) -> tuple[str, None]:
+                return self.upload(path, progress, secret, request.headers), None  # clear the picker for the next file
 
-            def on_remove(doc_id: str | None, progress: gr.Progress = gr.Progress()) -> str:
-                return self.remove(doc_id, progress)
+            def on_remove(doc_id: str | None, secret: str, request: gr.Request, progress: gr.Progress = gr.Progress()) -> str:
+                return self.remove(doc_id, progress, secret, request.headers)
 
-            upload.click(on_upload, file, [status, file]).then(self.refresh, None, pickers)
-            remove.click(on_remove, gone, status).then(self.refresh, None, pickers)
+            for handler in (on_upload, on_remove):
+                # Gradio finds gr.Request by type hint; ours are strings naming the lazily imported gr, which
+                # typing.get_type_hints cannot resolve, so give it the class itself.
+                handler.__annotations__ = {"request": gr.Request}
+
+            upload.click(on_upload, [file, token], [status, file]).then(self.refresh, None, pickers)
+            remove.click(on_remove, [gone, token], status).then(self.refresh, None, pickers)
             demo.load(self.refresh, None, pickers)
         return demo
 
@@ -498,11 +650,12 @@ def create_app(settings: Settings, service: Service | None = None, *, ui: bool =
         from qa.service import Service, TreeNode
 
         service = Service.from_settings(settings).warm_up()
-    api = build_api(service)
+    guard = ChangeGuard(settings.admin_token, settings.host)
+    api = build_api(service, guard)
     if ui:
         import gradio as gr
 
-        blocks = WebUI(service, default_generator=settings.generator).blocks(settings.max_file_mb)
+        blocks = WebUI(service, default_generator=settings.generator, guard=guard).blocks(settings.max_file_mb)
         theme = gr.themes.Soft(font=["Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "sans-serif"],
                                font_mono=["Noto Sans Mono CJK SC", "monospace"])
         api = gr.mount_gradio_app(api, blocks, path="/", css=CSS, theme=theme, footer_links=["api"],
@@ -519,6 +672,8 @@ def serve(settings: Settings | None = None) -> None:
     settings = settings or Settings()
     started = time.perf_counter()
     app = create_app(settings)
+    access = ChangeGuard(settings.admin_token, settings.host)
+    (log.info if is_loopback(settings.host) else log.warning)("%s", access.describe())
     log.warning("policyqa ready in %.1f s: http://%s:%d/", time.perf_counter() - started, settings.host, settings.port)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
 

@@ -4,11 +4,14 @@ A document is reused from the live version when its file hash, its metadata, the
 and the embedding model are unchanged; its clause records, tokens and vectors are copied across.
 Everything else is split, tokenised and embedded. BM25 statistics depend on the whole corpus, so
 the lexical side is re-indexed from the (cached) tokens every time; that is cheap next to embedding.
-Only one build may run on an index folder at a time (an flock on build.lock).
+Only one build may run on an index folder at a time (an flock on build.lock). A build that cannot
+write its files (a full disk) removes its unfinished version folder and fails with IndexFolderError
+saying where and what to do; the previous version stays live.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import json
@@ -26,7 +29,7 @@ import numpy as np
 from index.embedder import Embedder, model_fingerprint
 from index.lexical import LexicalIndex, Tokenizer, load_terms
 from index.store import (
-    FORMAT_VERSION, MANIFEST, IndexData, doc_meta_to_json, file_digest, open_index, publish,
+    CURRENT, FORMAT_VERSION, MANIFEST, IndexData, doc_meta_to_json, file_digest, open_index, publish,
     read_manifest, write_json, write_jsonl,
 )
 from ingest.corpus import CorpusLoad, load_corpus
@@ -231,13 +234,34 @@ def build_index(
             "library_versions": _lib_versions(),
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
-        version = _write_version(index_dir, manifest, clauses, tokens, matrix)
-        publish(index_dir, version)
+        try:
+            version = _write_version(index_dir, manifest, clauses, tokens, matrix)
+            _publish_or_discard(index_dir, version)
+        except OSError as exc:
+            raise IndexFolderError(
+                f"could not write the new index version in {index_dir}: {exc.strerror or exc}; free disk space "
+                f"there (or fix its permissions) and run the build again; the previous version is still live"
+            ) from exc
         report.version = version.name
         report.documents = len(documents)
         report.clauses = len(clauses)
         report.seconds = time.perf_counter() - start
         return report
+
+
+def _publish_or_discard(index_dir: Path, version: Path) -> None:
+    """`publish`; if the pointer could not be moved to `version`, remove it so no stray versions pile up."""
+    try:
+        publish(index_dir, version)
+    except BaseException:
+        try:
+            live = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
+        except OSError:
+            live = ""
+        if live != version.name:
+            shutil.rmtree(version, ignore_errors=True)
+        (index_dir / (CURRENT + ".tmp")).unlink(missing_ok=True)
+        raise
 
 
 def _write_version(index_dir: Path, manifest: dict, clauses: list[Clause], tokens, matrix: np.ndarray) -> Path:
@@ -252,7 +276,10 @@ def _write_version(index_dir: Path, manifest: dict, clauses: list[Clause], token
         dense = faiss.IndexFlatIP(matrix.shape[1])
         if len(matrix):
             dense.add(matrix)
-        faiss.write_index(dense, str(version / "dense.faiss"))
+        try:
+            faiss.write_index(dense, str(version / "dense.faiss"))
+        except RuntimeError as exc:  # FAISS reports a failed write (e.g. ENOSPC) as RuntimeError
+            raise OSError(errno.EIO, f"FAISS could not write {version / 'dense.faiss'} ({str(exc)[-80:]})") from exc
         LexicalIndex.build(tokens).save(version / "lexical")
         files = [p for p in sorted(version.rglob("*")) if p.is_file()]
         manifest["files"] = {p.relative_to(version).as_posix(): {"bytes": p.stat().st_size, "sha256": file_digest(p)} for p in files}

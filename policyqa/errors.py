@@ -48,5 +48,17 @@ class UploadError(PolicyQAError):
     """An uploaded file was refused: bad name, type, size or content. The message is for the user (Chinese)."""
 
 
+class UploadTooLargeError(UploadError):
+    """An upload is over the size limit (HTTP 413); the message names the limit and the setting."""
+
+
+class AuthError(PolicyQAError):
+    """A corpus change (upload, delete) came without the admin token or with a wrong one (HTTP 401)."""
+
+
+class ChangesDisabledError(AuthError):
+    """Corpus changes are switched off: the app listens beyond localhost and no admin token is set (HTTP 403)."""
+
+
 class NotFoundError(PolicyQAError):
     """A document, unit or place named in a request is not in the index."""

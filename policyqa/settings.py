@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     # Ingest
     max_clause_chars: int = Field(400, ge=50, le=2000)
     max_file_mb: float = Field(20.0, gt=0)
+    max_documents: int = Field(500, ge=1)  # uploads beyond this many documents in the index are refused
 
     # Retrieval
     embedding_model: str = str(ROOT / "var" / "models" / "multilingual-e5-small")
@@ -47,5 +48,6 @@ class Settings(BaseSettings):
     max_concurrent_generations: int = Field(1, ge=1)  # LLM answers at once (one llama context)
     generation_queue: int = Field(2, ge=0)  # more may wait; beyond that the answer is "busy"
     generation_wait_s: float = Field(300.0, gt=0)
-    host: str = "127.0.0.1"
+    host: str = "127.0.0.1"  # beyond localhost, upload and delete need admin_token (off without one)
     port: int = Field(7860, ge=1, le=65535)
+    admin_token: SecretStr = SecretStr("")  # Bearer token (API) / 管理口令 (UI) for upload and delete

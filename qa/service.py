@@ -9,6 +9,11 @@ bounds concurrent LLM generation. Trade-offs:
   that the corpus scanner ignores; only a file that passes is linked into the corpus, never over
   another file. A failed build removes it again (a removal is restored), so the corpus and the index
   agree after every change. Changes are serialised by one lock per Service (and build_index's flock).
+- Uploads are bounded (size, documents in the index, a .docx's unpacked size) and a question or upload
+  carrying chat-template control tokens (`<|im_start|>` …) is refused: llama.cpp tokenises message text
+  with special tokens on, so such text could open a fake system turn.
+- After a build the new version is opened and verified before the loaded one is dropped, so a version
+  that fails its checks never replaces a working index in memory.
 - Eligibility is keyword matching over clause text, with synonyms per kind and need: transparent and
   complete (every matching clause is listed and counted) rather than ranked by similarity.
 """
@@ -16,11 +21,13 @@ bounds concurrent LLM generation. Trade-offs:
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import secrets
 import threading
 import unicodedata
+import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,14 +36,17 @@ from typing import TYPE_CHECKING, Callable, Iterator, Mapping, Sequence
 from index.build import BuildLockedError, BuildReport, build_index
 from index.embedder import Embedder
 from index.search import Retriever
-from index.store import doc_meta_to_json
+from index.store import doc_meta_to_json, open_index
 from ingest.corpus import load_document
 from ingest.departments import UnitCount, clauses_for_unit, resolve_unit, unit_counts
 from ingest.loaders import SUPPORTED
 from ingest.normalize import normalize
 from ingest.records import Clause, DocMeta, SearchResult
 from ingest.splitter import split_document
-from policyqa.errors import BusyError, IngestError, NotFoundError, PolicyQAError, UploadError
+from policyqa.errors import (
+    BusyError, IndexFolderError, IngestError, NotFoundError, PolicyQAError, QuestionError, UploadError,
+    UploadTooLargeError,
+)
 from qa.answer import Answer
 from qa.chain import Answerer, Event
 from qa.generators import Generator, Message
@@ -64,6 +74,9 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "知识产权": ("知识产权", "专利", "商标", "著作权", "版权"),
 }
 _MB = 1024 * 1024
+# Chat-template control tokens (Qwen/ChatML, Llama 3, GPT): llama.cpp turns them into real role markers.
+CONTROL_TOKEN = re.compile(r"<\|[A-Za-z0-9_]{1,40}\|>")
+DOCX_UNPACKED_RATIO = 10  # a .docx may unpack to at most this many times max_file_mb (zip bombs)
 
 
 # --------------------------------------------------------------------------- generation gate
@@ -246,7 +259,8 @@ class CorpusChange:
 
 
 def safe_filename(filename: str) -> str:
-    """The file name to store an upload under: no folders, no '..', not hidden, printable, ≤ 100 characters."""
+    """The file name to store an upload under: no folders, no '..', not hidden, printable, a stem of ≤ 100
+    characters and ≤ 180 UTF-8 bytes (file systems allow 255 bytes; "-2" and the removal prefix need room)."""
     name = re.split(r"[\\/]", unicodedata.normalize("NFC", filename or ""))[-1]
     name = "".join(ch for ch in name if ch.isprintable()).strip()
     name = re.sub(r"\.{2,}", ".", name).lstrip(". ~$")  # hidden and Office lock names are ignored by the scanner
@@ -254,7 +268,28 @@ def safe_filename(filename: str) -> str:
     if name.upper().startswith("README"):
         name = "doc-" + name  # the scanner skips README files
     stem, suffix = os.path.splitext(name)
-    return stem[:100].strip() + suffix.lower() if stem.strip() else ""
+    stem = stem[:100]
+    while len(stem.encode("utf-8")) > 180:
+        stem = stem[:-1]
+    return stem.strip() + suffix.lower() if stem.strip() else ""
+
+
+def control_token(text: str) -> str:
+    """The first chat-template control token (such as <|im_start|>) in `text`, or ""."""
+    found = CONTROL_TOKEN.search(text or "")
+    return found.group() if found else ""
+
+
+def check_docx_size(data: bytes, name: str, max_unpacked: int) -> None:
+    """UploadError if a .docx (a zip) would unpack to more than `max_unpacked` bytes, before anything is unpacked."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError):
+        return  # not a zip at all: the docx loader refuses it with its own message
+    if unpacked > max_unpacked:  # zipfile never inflates a member beyond its declared size
+        raise UploadError(f"文件“{name}”解压后为 {unpacked / _MB:.0f} MB，超过 {max_unpacked / _MB:g} MB 的上限"
+                          f"（max_file_mb 的 {DOCX_UNPACKED_RATIO} 倍），可能是压缩炸弹，已拒绝")
 
 
 def clause_tree(clauses: Sequence[Clause]) -> tuple[TreeNode, ...]:
@@ -304,11 +339,13 @@ class Service:
     """The library as the web app uses it: one warmed-up Retriever and Answerer over one corpus and index."""
 
     def __init__(self, retriever: Retriever, answerer: Answerer, corpus_dir: Path, *, max_file_mb: float = 20.0,
-                 max_clause_chars: int = 400, search_k: int = 5, gate: GenerationGate | None = None) -> None:
+                 max_clause_chars: int = 400, search_k: int = 5, gate: GenerationGate | None = None,
+                 max_documents: int = 500) -> None:
         self.retriever = retriever
         self.answerer = answerer
         self.corpus_dir = Path(corpus_dir)
         self.max_bytes = int(max_file_mb * _MB)
+        self.max_documents = max_documents
         self.max_clause_chars = max_clause_chars
         self.search_k = search_k
         self.gate = gate
@@ -333,7 +370,8 @@ class Service:
         answerer = Answerer(retriever, factories, PromptLibrary(settings.prompts_dir),
                             default_generator=settings.generator, k=settings.search_k)
         return cls(retriever, answerer, settings.corpus_dir, max_file_mb=settings.max_file_mb,
-                   max_clause_chars=settings.max_clause_chars, search_k=settings.search_k, gate=gate)
+                   max_clause_chars=settings.max_clause_chars, search_k=settings.search_k, gate=gate,
+                   max_documents=settings.max_documents)
 
     def warm_up(self) -> "Service":
         """Load the index and the embedding model now, not on the first question."""
@@ -345,6 +383,9 @@ class Service:
     def stream(self, question: str, *, history: Sequence[str] = (), generator: str | None = None,
                doc: str | list[str] | None = None, department: str | None = None) -> Iterator[Event]:
         """Answer events (status, tokens, the final Answer); BusyError when the generation queue is full."""
+        for text in (question, *history):
+            if token := control_token(text):
+                raise QuestionError(f"问题中含有模型控制标记“{token}”，请删除后再问 (chat-template control token {token!r} refused)")
         return self.answerer.stream(question, history=list(history), generator=generator or None,
                                     doc=doc or None, department=department or None)
 
@@ -423,7 +464,8 @@ class Service:
         if suffix not in SUPPORTED:
             raise UploadError(f"不支持的文件类型“{suffix or '无扩展名'}”：请上传 {' / '.join(SUPPORTED)} 文件")
         if size > self.max_bytes:
-            raise UploadError(f"文件过大：{size / _MB:.1f} MB，上限为 {self.max_bytes / _MB:g} MB，请拆分后再上传")
+            raise UploadTooLargeError(f"文件过大：{size / _MB:.1f} MB，上限为 {self.max_bytes / _MB:.3g} MB"
+                                      "（设置 POLICYQA_MAX_FILE_MB），请拆分后再上传")
         if size == 0:
             raise UploadError("文件是空的（0 字节），请检查后重新上传")
         return name
@@ -437,6 +479,10 @@ class Service:
                 return CorpusChange("unchanged", row.get("source", ""), doc_id, row["title"], row.get("clauses", 0),
                                     f"内容与已有文档《{row['title']}》完全相同，未重复添加")
         with self._changing():
+            count = len(self.retriever.data.manifest["documents"])
+            if count >= self.max_documents:
+                raise UploadError(f"文档库已有 {count} 份文档，达到上限 {self.max_documents} 份（设置 POLICYQA_MAX_DOCUMENTS）："
+                                  "请先删除不再需要的文档，或请管理员调高该上限")
             target = self._place(name, content)
             try:
                 report = self._rebuild(progress)
@@ -454,8 +500,13 @@ class Service:
         """Check `content` in a hidden staging file (the corpus scanner skips it), then link it in under a free name."""
         staged = self.corpus_dir / f".upload-{secrets.token_hex(6)}{Path(name).suffix}"
         try:
+            if staged.suffix == ".docx":
+                check_docx_size(content, name, DOCX_UNPACKED_RATIO * self.max_bytes)
             staged.write_bytes(content)
             doc = load_document(staged, name, None, max_bytes=self.max_bytes)
+            if token := control_token(doc.text):
+                raise UploadError(f"文件“{name}”中含有模型控制标记“{token}”，可能是针对问答模型的注入指令，已拒绝；"
+                                  "请删除这些标记后再上传")
             if not split_document(doc, limit=self.max_clause_chars):
                 raise UploadError(f"文件“{name}”中没有可拆分的条款文字")
             target = self._free_path(name)
@@ -520,6 +571,11 @@ class Service:
                                  limit=self.max_clause_chars, max_bytes=self.max_bytes, progress=progress)
         except BuildLockedError:
             raise UploadError("索引正在由另一个进程重建（policyqa build），请稍后再试") from None
+        try:  # verify the new version before dropping the one in memory (which keeps serving if this fails)
+            open_index(self.retriever.index_dir, model=self.retriever.embedder.name)
+        except IndexFolderError as exc:
+            raise IndexFolderError(f"the new index version {report.version} failed its checks, so the app keeps "
+                                   f"serving the previous one until restarted: {exc}") from exc
         self.answerer.reload()  # retriever and refusal rules see the new documents
         _ = self.retriever.data  # load the new version now, not on the next question
         return report

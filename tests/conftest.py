@@ -1,8 +1,9 @@
-"""Shared fixtures: the seed corpus, loaded once per session."""
+"""Shared fixtures: the seed corpus, its hashing index (built once), and Services over copies of both."""
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,42 @@ def real_retriever(tmp_path_factory):
     embedder = SentenceTransformerEmbedder(model)
     build_index(CORPUS, index_dir, embedder)
     return Retriever(index_dir, embedder).warm_up()
+
+
+def hashing_settings(root: Path, **extra):
+    """Settings for a corpus and index under `root`, the hashing embedder and extractive answers."""
+    from policyqa.settings import Settings
+
+    fields = dict(corpus_dir=root / "corpus", index_dir=root / "index", embedding_model="hashing-bigram-256",
+                  generator="extractive")
+    return Settings(**{**fields, **extra})
+
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory):
+    """The seed corpus and its hashing index, built once; each Service works on its own copy."""
+    from index.build import build_index
+    from index.embedder import HashingEmbedder
+
+    root = tmp_path_factory.mktemp("template")
+    shutil.copytree(CORPUS, root / "corpus")
+    build_index(root / "corpus", root / "index", HashingEmbedder())
+    return root
+
+
+def make_service(template: Path, root: Path, *, generators=None, gate=None, embedder=None, **extra):
+    """A warmed-up Service over a copy of `template` in `root`; `extra` are Settings fields."""
+    from index.embedder import HashingEmbedder
+    from qa.service import Service
+
+    for part in ("corpus", "index"):
+        shutil.copytree(template / part, root / part)
+    settings = hashing_settings(root, **extra)
+    return Service.from_settings(settings, embedder=embedder or HashingEmbedder(), generators=generators or {},
+                                 gate=gate).warm_up()
+
+
+@pytest.fixture()
+def fresh(template, tmp_path):
+    """A Service whose corpus and index this test may change; uploads limited to 0.05 MB."""
+    return make_service(template, tmp_path, max_file_mb=0.05)

@@ -7,7 +7,6 @@ tmp_path; generation uses the extractive path or a ScriptedGenerator behind the 
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 import time
 
@@ -15,12 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app import WebUI, create_app, esc, highlight
-from conftest import CORPUS
-from index.build import build_index
-from index.embedder import HashingEmbedder
+from conftest import hashing_settings, make_service
 from ingest.departments import clauses_for_unit
 from policyqa.errors import BusyError
-from policyqa.settings import Settings
 from qa.generators import ScriptedGenerator
 from qa.service import KINDS, NEEDS, GenerationGate, NotFoundError, Service, UploadError, safe_filename
 
@@ -31,44 +27,17 @@ NEW_DOC = ("测试市促进量子计算产业发展若干措施\n\n一、支持�
            "(牵头单位：市科技局)\n(二)建设量子计算公共平台。依托高校建设量子计算公共算力平台，向中小企业开放。\n")
 
 
-def _settings(root, **extra) -> Settings:
-    return Settings(corpus_dir=root / "corpus", index_dir=root / "index", embedding_model="hashing-bigram-256",
-                    generator="extractive", **extra)
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    """The seed corpus and its hashing index, built once; each Service works on its own copy."""
-    root = tmp_path_factory.mktemp("template")
-    shutil.copytree(CORPUS, root / "corpus")
-    build_index(root / "corpus", root / "index", HashingEmbedder())
-    return root
-
-
-def _service(template, root, *, generators=None, gate=None, **extra) -> Service:
-    for part in ("corpus", "index"):
-        shutil.copytree(template / part, root / part)
-    settings = _settings(root, **extra)
-    return Service.from_settings(settings, embedder=HashingEmbedder(), generators=generators or {}, gate=gate).warm_up()
-
-
 @pytest.fixture(scope="module")
 def service(template, tmp_path_factory) -> Service:
     """A read-only Service over the seed corpus (tests that change the corpus use `fresh`)."""
-    return _service(template, tmp_path_factory.mktemp("api"))
+    return make_service(template, tmp_path_factory.mktemp("api"))
 
 
 @pytest.fixture(scope="module")
 def client(service) -> TestClient:
-    app = create_app(_settings(service.corpus_dir.parent), service=service)
+    app = create_app(hashing_settings(service.corpus_dir.parent), service=service)
     with TestClient(app) as c:
         yield c
-
-
-@pytest.fixture()
-def fresh(template, tmp_path) -> Service:
-    """A Service whose corpus and index this test may change; uploads limited to 0.05 MB."""
-    return _service(template, tmp_path, max_file_mb=0.05)
 
 
 # --------------------------------------------------------------------------- endpoint shapes
@@ -325,14 +294,14 @@ def test_full_generation_queue_answers_busy_while_search_and_extractive_still_wo
         release.wait(20)
         return "阳泉支持科技型中小企业融资[1]。"
 
-    svc = _service(template, tmp_path, generators={"llama": lambda: ScriptedGenerator(slow, name="slow")},
-                   gate=GenerationGate(limit=1, queue=0))
+    svc = make_service(template, tmp_path, generators={"llama": lambda: ScriptedGenerator(slow, name="slow")},
+                       gate=GenerationGate(limit=1, queue=0))
     results = []
     worker = threading.Thread(target=lambda: results.append(svc.ask(GENERATE_Q, generator="llama")))
     worker.start()
     try:
         assert started.wait(10)
-        client = TestClient(create_app(_settings(tmp_path), service=svc, ui=False))
+        client = TestClient(create_app(hashing_settings(tmp_path), service=svc, ui=False))
         t0 = time.perf_counter()
         r = client.post("/api/ask", json={"question": GENERATE_Q, "generator": "llama"})
         assert r.status_code == 503 and "服务繁忙" in r.json()["error"] and time.perf_counter() - t0 < 5
