@@ -36,7 +36,7 @@ def run_baseline(questions, retriever, corpus_dir: Path, k: int, problems) -> Ev
     texts = {d.meta.doc_id: d.text for d in load_corpus(corpus_dir).documents}
     if not texts:
         raise PolicyQAError(f"no documents in {corpus_dir} for the LangChain baseline; pass --corpus DIR")
-    baseline = LangChainBaseline(texts, retriever.embedder.name, k=k)
+    baseline = LangChainBaseline(texts, getattr(retriever.embedder, "path", retriever.embedder.name), k=k)
     baseline.warm_up()
     return evaluate(questions, baseline.search, k, {"mode": "langchain-default", "chunks": "500/50"}, problems)
 

@@ -1,0 +1,296 @@
+"""Scale benchmark on the laws collection: build, size, memory and warm search latency at 1k/10k/full.
+
+Unpacks ../shared/data/laws.tar.gz to a temporary folder, parses every file outside DLC/ (~65k
+articles), and for each size (whole documents drawn in a fixed shuffled order until the clause count
+is reached) builds a fresh index with the scale path (`--model`, default the e5 folder with int8
+Linear layers), then measures in the same child process: parse and
+embed throughput (clauses/s), index size on disk, peak memory (resident set of the build process), and warm
+search latency p50/p95 for hybrid, dense and bm25 over sampled questions.
+
+Embedding speed is compared side by side on one fixed sample of clause texts: LangChain's default
+`FAISS.from_documents` with `HuggingFaceEmbeddings` (the naive build), our fp32 path (one process,
+batches sorted by length: "before") and the scale path ("after"). The naive build runs on the whole
+corpus only where it fits `--baseline-max` clauses; larger sizes show its sampled rate.
+
+Writes eval/reports/bench.md (table) and eval/reports/bench.png (latency and build time against size).
+Run: `.venv/bin/python -m eval.bench [--sizes 1000,10000,all] [--sample 1500]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from eval.bench_parse import DEFAULT_ARCHIVE, unpack
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORTS = ROOT / "eval" / "reports"
+E5 = ROOT / "var" / "models" / "multilingual-e5-small"
+QUESTIONS = ["劳动合同解除时用人单位应当支付经济补偿的情形", "行政处罚的听证程序", "未成年人保护的学校责任",
+             "食品安全事故的处置", "企业所得税的优惠", "环境影响评价文件未经审批擅自开工建设的处罚",
+             "公司股东会的职权", "政府采购的方式有哪些", "著作权的保护期限", "道路交通事故的赔偿责任"]
+
+
+def select(documents: list[tuple[Path, int]], size: int | None, seed: int = 7) -> list[Path]:
+    """Whole documents in a fixed shuffled order until `size` clauses (all when size is None)."""
+    shuffled = sorted(documents)
+    random.Random(seed).shuffle(shuffled)
+    chosen, total = [], 0
+    for path, count in shuffled:
+        if size is not None and total >= size:
+            break
+        chosen.append(path)
+        total += count
+    return chosen
+
+
+def questions(texts: list[str], n: int, seed: int = 11) -> list[str]:
+    """Fixed topic questions plus phrases cut from sampled clauses (what a user quoting a law types)."""
+    rng = random.Random(seed)
+    cut = []
+    for text in rng.sample(texts, min(n, len(texts))):
+        body = text.split("\n", 1)[-1].strip()
+        start = rng.randrange(max(1, len(body) - 20))
+        cut.append(body[start : start + 16] or body[:16])
+    return QUESTIONS + [q for q in cut if q.strip()]
+
+
+def peak_mb() -> float:
+    """Peak resident memory of this process in MB (Linux reports ru_maxrss in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def folder_mb(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
+
+
+def child_build(corpus: Path, index_dir: Path, model: str, n_questions: int) -> dict:
+    """Build, then search warm; runs in its own process so peak memory is this size's alone."""
+    from eval.harness import percentile
+    from index.build import build_index
+    from index.embedder import make_embedder
+    from index.search import Retriever
+    from ingest.corpus import load_corpus
+
+    t0 = time.perf_counter()
+    loaded = load_corpus(corpus)
+    parse_s = time.perf_counter() - t0
+    embedder = make_embedder(model, batch_size=32)
+    t0 = time.perf_counter()
+    report = build_index(loaded, index_dir, embedder)
+    build_s = time.perf_counter() - t0
+    retriever = Retriever(index_dir, embedder).warm_up()
+    qs = questions([c.text for c in loaded.clauses], n_questions)
+    latency = {}
+    for mode in ("hybrid", "dense", "bm25"):
+        retriever.search(qs[0], mode=mode)
+        times = []
+        for q in qs:
+            t = time.perf_counter()
+            retriever.search(q, mode=mode)
+            times.append((time.perf_counter() - t) * 1000)
+        latency[mode] = (percentile(times, 50), percentile(times, 95))
+    return {"clauses": report.clauses, "documents": report.documents, "parse_s": parse_s,
+            "parse_rate": report.clauses / parse_s, "build_s": build_s, "embed_s": report.embed_seconds,
+            "embed_rate": report.embedded / report.embed_seconds if report.embed_seconds else 0.0,
+            "index_mb": folder_mb(index_dir), "peak_mb": peak_mb(), "latency": latency, "questions": len(qs)}
+
+
+def child_langchain(texts: list[str], model: str) -> dict:
+    """LangChain's naive build: FAISS.from_documents over HuggingFaceEmbeddings (defaults, normalised)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from langchain_community.vectorstores import FAISS
+    from langchain_core.documents import Document
+    from langchain_huggingface import HuggingFaceEmbeddings
+
+    embeddings = HuggingFaceEmbeddings(model_name=model, encode_kwargs={"normalize_embeddings": True})
+    embeddings.embed_query("预热")  # model load is not part of the rate
+    t0 = time.perf_counter()
+    store = FAISS.from_documents([Document(page_content=t) for t in texts], embeddings)
+    seconds = time.perf_counter() - t0
+    times = []
+    for q in QUESTIONS * 3:
+        t = time.perf_counter()
+        store.similarity_search(q, k=5)
+        times.append((time.perf_counter() - t) * 1000)
+    from eval.harness import percentile
+
+    return {"n": len(texts), "seconds": seconds, "rate": len(texts) / seconds, "peak_mb": peak_mb(),
+            "search_p50": percentile(times, 50)}
+
+
+def child_embed(texts: list[str], model: str) -> dict:
+    """Our embedder on `texts` (model loaded first, so the rate is encoding alone)."""
+    from index.embedder import make_embedder
+
+    embedder = make_embedder(model, batch_size=32)
+    embedder.embed_query("预热")
+    t0 = time.perf_counter()
+    embedder.embed_passages(texts)
+    seconds = time.perf_counter() - t0
+    return {"n": len(texts), "seconds": seconds, "rate": len(texts) / seconds}
+
+
+def in_child(kind: str, payload: dict, tmp: Path) -> dict:
+    """Run `kind` in a fresh interpreter (clean peak memory; one thing on the CPU at a time)."""
+    job = tmp / f"job-{time.monotonic_ns()}.json"
+    job.write_text(json.dumps({"kind": kind, **payload}, ensure_ascii=False), encoding="utf-8")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    done = subprocess.run([sys.executable, "-m", "eval.bench", "--child", str(job)], cwd=ROOT, env=env,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"Error: benchmark step {kind} failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_child(job: Path) -> None:
+    spec = json.loads(job.read_text(encoding="utf-8"))
+    kind = spec.pop("kind")
+    if kind == "build":
+        out = child_build(Path(spec["corpus"]), Path(spec["index"]), spec["model"], spec["questions"])
+    elif kind == "langchain":
+        out = child_langchain(spec["texts"], spec["model"])
+    else:
+        out = child_embed(spec["texts"], spec["model"])
+    print(json.dumps(out))
+
+
+def sized_corpus(root: Path, chosen: list[Path], into: Path) -> Path:
+    """Copy the chosen documents (relative paths kept) into a folder of their own."""
+    for rel in chosen:
+        (into / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(root / rel, into / rel)
+    return into
+
+
+def table(rows: list[dict], speed: dict, sample: int) -> str:
+    """The Markdown report: one row per size, then the embedding comparison on one sample."""
+    lines = ["| articles (clauses) | documents | parse clauses/s | embed clauses/s | build s | index MB | peak MB "
+             "| hybrid p50/p95 ms | dense p50/p95 ms | bm25 p50/p95 ms | LangChain naive build s | LangChain search p50 ms |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lat = r["latency"]
+        lc = r.get("langchain")
+        whole = lc is not None and lc["n"] >= r["clauses"]
+        lc_build = f"{lc['seconds']:.0f}" if whole else f"≈{r['naive_build_s']:.0f} (est. from its sampled rate)"
+        lc_search = f"{lc['search_p50']:.1f}" if whole else "–"
+        lines.append(
+            f"| {r['clauses']:,} | {r['documents']:,} | {r['parse_rate']:,.0f} | {r['embed_rate']:.1f} | {r['build_s']:.0f} "
+            f"| {r['index_mb']:.1f} | {r['peak_mb']:,.0f} | {lat['hybrid'][0]:.1f} / {lat['hybrid'][1]:.1f} "
+            f"| {lat['dense'][0]:.1f} / {lat['dense'][1]:.1f} | {lat['bm25'][0]:.1f} / {lat['bm25'][1]:.1f} "
+            f"| {lc_build} | {lc_search} |")
+    naive = speed["naive"]["rate"]
+    lines += ["", f"Embedding speed on one fixed sample of {sample:,} clause texts (same model, same machine, same run):", "",
+              "| path | clauses/s | vs naive LangChain |", "|---|---|---|"]
+    for key, label in (("naive", "LangChain FAISS.from_documents + HuggingFaceEmbeddings (naive)"),
+                       ("before", "policyqa fp32, one process, batches sorted by length (before)"),
+                       ("after", "policyqa scale path: int8 Linear layers, sorted batches (after)")):
+        lines.append(f"| {label} | {speed[key]['rate']:.1f} | {speed[key]['rate'] / naive:.2f}x |")
+    lines.append(f"\nAfter / before: {speed['after']['rate'] / speed['before']['rate']:.2f}x.")
+    return "\n".join(lines)
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    """Latency (hybrid/dense/bm25 p50) and build time against corpus size, log-scaled sizes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = [r["clauses"] for r in rows]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for mode in ("hybrid", "dense", "bm25"):
+        left.plot(sizes, [r["latency"][mode][0] for r in rows], marker="o", label=f"{mode} p50")
+    left.plot(sizes, [r["latency"]["hybrid"][1] for r in rows], marker="x", linestyle="--", label="hybrid p95")
+    left.set(xscale="log", xlabel="clauses", ylabel="ms", title="warm search latency")
+    left.legend()
+    right.plot(sizes, [r["build_s"] / 60 for r in rows], marker="o", label="policyqa (scale path)")
+    right.plot(sizes, [r["naive_build_s"] / 60 for r in rows], marker="s", linestyle="--", label="LangChain naive")
+    right.set(xscale="log", yscale="log", xlabel="clauses", ylabel="minutes", title="index build time")
+    right.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--archive", type=Path, default=DEFAULT_ARCHIVE)
+    parser.add_argument("--sizes", default="1000,10000,all", help="clause counts, comma-separated; all = every file outside DLC/")
+    parser.add_argument("--model", default=str(E5) + "+int8", help="the scale path's embedding model")
+    parser.add_argument("--fp32", default=str(E5), help="the naive and 'before' model")
+    parser.add_argument("--sample", type=int, default=1500, help="clauses in the embedding-speed comparison")
+    parser.add_argument("--baseline-max", type=int, default=2000, help="largest size the naive build runs whole")
+    parser.add_argument("--questions", type=int, default=60)
+    parser.add_argument("--out", type=Path, default=REPORTS)
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        run_child(args.child)
+        return 0
+    if not args.archive.is_file():
+        print(f"Error: archive not found: {args.archive} (pass --archive PATH)", file=sys.stderr)
+        return 1
+    from ingest.corpus import load_corpus
+    from index.build import passage_text
+
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        root = unpack(args.archive, tmp / "laws")
+        shutil.rmtree(root / "DLC", ignore_errors=True)
+        t0 = time.perf_counter()
+        loaded = load_corpus(root)
+        print(f"parsed {len(loaded.documents)} documents outside DLC/ into {len(loaded.clauses):,} clauses "
+              f"in {time.perf_counter() - t0:.1f}s", flush=True)
+        counts: dict[str, int] = {}
+        metas = {d.meta.doc_id: d.meta for d in loaded.documents}
+        for c in loaded.clauses:
+            counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
+        documents = [(Path(metas[d].source), n) for d, n in counts.items()]
+        texts = [passage_text(c, metas[c.doc_id]) for c in loaded.clauses]
+        sample = random.Random(3).sample(texts, min(args.sample, len(texts)))
+        speed = {"naive": in_child("langchain", {"texts": sample, "model": args.fp32}, tmp),
+                 "before": in_child("embed", {"texts": sample, "model": args.fp32}, tmp),
+                 "after": in_child("embed", {"texts": sample, "model": args.model}, tmp)}
+        print(json.dumps({k: round(v["rate"], 1) for k, v in speed.items()}), flush=True)
+        rows = []
+        for size in args.sizes.split(","):
+            chosen = select(documents, None if size == "all" else int(size))
+            corpus = sized_corpus(root, chosen, tmp / f"corpus-{size}")
+            row = in_child("build", {"corpus": str(corpus), "index": str(tmp / f"index-{size}"), "model": args.model,
+                                     "questions": args.questions}, tmp)
+            chosen_ids = {c for c in counts if Path(metas[c].source) in set(chosen)}
+            if row["clauses"] <= args.baseline_max:
+                mine = [t for t, c in zip(texts, loaded.clauses) if c.doc_id in chosen_ids]
+                row["langchain"] = in_child("langchain", {"texts": mine, "model": args.fp32}, tmp)
+                row["naive_build_s"] = row["langchain"]["seconds"]
+            else:
+                row["naive_build_s"] = row["clauses"] / speed["naive"]["rate"]
+            rows.append(row)
+            shutil.rmtree(tmp / f"index-{size}", ignore_errors=True)
+            print(json.dumps(row), flush=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    header = (f"# Scale benchmark (laws outside DLC/)\n\n{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, "
+              f"scale path `{Path(args.model).name}` (torch threads: both cores). Regenerate: "
+              f"`.venv/bin/python -m eval.bench --sizes {args.sizes}`.\n\n")
+    report = header + table(rows, speed, len(sample)) + "\n"
+    (args.out / "bench.md").write_text(report, encoding="utf-8")
+    (args.out / "bench.json").write_text(json.dumps({"rows": rows, "speed": speed}, indent=1), encoding="utf-8")
+    plot(rows, args.out / "bench.png")
+    print(report)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
