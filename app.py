@@ -649,7 +649,7 @@ def create_app(settings: Settings, service: Service | None = None, *, ui: bool =
     if service is None:
         from qa.service import Service, TreeNode
 
-        service = Service.from_settings(settings).warm_up()
+        service = Service.from_settings(settings).warm_up(generator=True)
     guard = ChangeGuard(settings.admin_token, settings.host)
     api = build_api(service, guard)
     if ui:

@@ -14,6 +14,7 @@ sentences, which keeps the prompt near 400 tokens so a 2-core CPU answers within
 from __future__ import annotations
 
 import re
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator, Mapping
@@ -46,6 +47,15 @@ def _duties(clause) -> str:
     return f"（牵头：{'、'.join(clause.lead) or '无'}；责任单位：{'、'.join(clause.departments)}）"
 
 
+def _heading(clause) -> str:
+    """The clause's nearest heading words without its number ("(十)多元科技投入…" → "多元科技投入…"), ≤ 16 chars."""
+    for part in reversed(clause.path):
+        words = re.sub(r"^[(（]?[一二三四五六七八九十百\d]+[)）、.．]?|^第.+?[章节条]\s*", "", part).strip()
+        if len(words) >= 2:
+            return words[:16]
+    return ""
+
+
 @dataclass(frozen=True)
 class Event:
     """One streamed step: a status line, a token of the answer, or the final Answer."""
@@ -67,9 +77,11 @@ class _Turn:
     standalone: str = ""
     hits: list[Hit] = field(default_factory=list)
     terms: list[str] = field(default_factory=list)
+    doc_ids: list[str] = field(default_factory=list)  # documents the question names (or the doc filter)
     plan: str = ""
     answer: Answer | None = None
     messages: list[Message] = field(default_factory=list)
+    shown: list[Hit] = field(default_factory=list)  # the clauses the generator saw, numbered from 1
     timings: dict = field(default_factory=dict)
     started: float = 0.0
     notes: list[str] = field(default_factory=list)
@@ -79,8 +91,8 @@ class Answerer:
     """Answers questions from one index with cited clauses; generators are created on first use."""
 
     def __init__(self, retriever: Retriever, generators: Mapping[str, Callable[[], Generator]], prompts: PromptLibrary,
-                 *, default_generator: str = "llama", k: int = 5, context_clauses: int = 3,
-                 context_chars: int = 200, max_tokens: int = 160) -> None:
+                 *, default_generator: str = "llama", k: int = 5, context_clauses: int = 2,
+                 context_chars: int = 120, max_tokens: int = 160) -> None:
         self.retriever = retriever
         self.factories = dict(generators)
         self.prompts = prompts
@@ -90,6 +102,7 @@ class Answerer:
         self.context_chars = context_chars
         self.max_tokens = max_tokens
         self._generators: dict[str, Generator] = {}
+        self._generators_lock = threading.Lock()
         self._policy: RefusalPolicy | None = None
         self._prepare = RunnableLambda(self._rewrite) | RunnableLambda(self._retrieve) | RunnableLambda(self._plan)
         self._tokens = RunnableGenerator(self._generate_tokens)
@@ -99,9 +112,10 @@ class Answerer:
         """The named generator, created once."""
         if name not in self.factories:
             raise PolicyQAError(f"unknown generator '{name}'; choose one of {', '.join(sorted(self.factories))}")
-        if name not in self._generators:
-            self._generators[name] = self.factories[name]()
-        return self._generators[name]
+        with self._generators_lock:  # two first requests must not load two models
+            if name not in self._generators:
+                self._generators[name] = self.factories[name]()
+            return self._generators[name]
 
     def stream(self, question: str, *, history: list[str] | tuple = (), generator: str | None = None,
                doc: str | list[str] | None = None, department: str | None = None) -> Iterator[Event]:
@@ -131,6 +145,15 @@ class Answerer:
         answer = replace(turn.answer, timings_ms=dict(turn.timings), notes=tuple(turn.notes),
                          standalone_question=turn.standalone if turn.standalone != turn.question else "")
         yield Event("answer", answer=answer)
+
+    def warm_up(self, name: str | None = None) -> None:
+        """Load generator `name` (default: the default one) and run the system prompt through it once,
+        so the first question neither waits for the model nor pays for the shared prompt prefix."""
+        name = name or self.default_generator
+        if name == "extractive":
+            return
+        system = Message("system", self.prompts.get("answer_system").render())
+        self.generator(name).generate([system, Message("user", "你好")], max_tokens=1)
 
     def reload(self) -> None:
         """Re-read the index after the corpus changed (documents known to refusal rules included)."""
@@ -167,7 +190,7 @@ class Answerer:
     def _plan(self, turn: _Turn) -> _Turn:
         data = self.retriever.data
         r = route(turn.standalone, data.documents, self.retriever.units)
-        doc_ids = self.retriever.resolve_docs(turn.doc) or list(r.doc_ids)
+        doc_ids = turn.doc_ids = self.retriever.resolve_docs(turn.doc) or list(r.doc_ids)
         places = {n for m in data.documents.values() for n in place_names(m)}
         plan = plan_listing(turn.standalone, list(r.departments), doc_ids, turn.terms, places)
         if plan:
@@ -202,7 +225,8 @@ class Answerer:
         return self._policy
 
     def _context(self, hit: Hit, terms: list[str]) -> str:
-        """A clause cut to its most relevant sentences (in text order) plus its responsibility tag."""
+        """A clause cut to its most relevant sentences (in text order), after a short label (place and
+        last heading) and before its responsibility tag: few tokens, since prompt tokens cost ~10 ms each."""
         sents = sentences(hit.clause.text)
         scored = sorted(range(len(sents)), key=lambda i: -sentence_score(sents[i], terms, True))
         keep, size = set(), 0
@@ -213,11 +237,21 @@ class Answerer:
             size += len(sents[i])
         text = "".join(sents[i] for i in sorted(keep))
         c = hit.clause
-        return f"《{c.doc_title}》{c.path_text}：{text}{_duties(c)}"
+        label = "·".join(x for x in (c.region or c.doc_title[:10], _heading(c)) if x)
+        return f"（{label}）{text}{_duties(c)}"
+
+    def _shown(self, turn: _Turn) -> list[Hit]:
+        """The clauses the generator sees: the top ones, or the best of each document a comparison names."""
+        if len(turn.doc_ids) > 1:
+            per_doc = [next((h for h in turn.hits if h.clause.doc_id == d), None) for d in turn.doc_ids]
+            picked = [h for h in per_doc if h is not None]
+            if len(picked) > 1:
+                return picked[:3]
+        return turn.hits[: self.context_clauses]
 
     def _messages(self, turn: _Turn) -> list[Message]:
-        hits = turn.hits[: self.context_clauses]
-        clauses = "\n".join(f"[{i}]{self._context(h, turn.terms)}" for i, h in enumerate(hits, start=1))
+        turn.shown = self._shown(turn)
+        clauses = "\n".join(f"[{i}]{self._context(h, turn.terms)}" for i, h in enumerate(turn.shown, start=1))
         system = self.prompts.get("answer_system")
         user = self.prompts.get("answer_user")
         return [Message("system", system.render()), Message("user", user.render(clauses=clauses, question=turn.standalone))]
@@ -237,7 +271,7 @@ class Answerer:
 
     def _extractive(self, turn: _Turn, checked: str = "not needed") -> Answer:
         exact = any(n.startswith("clause number") for n in turn.notes)
-        text, cited = extractive_answer(turn.standalone, turn.terms, turn.hits, exact=exact)
+        text, cited = extractive_answer(turn.standalone, turn.terms, turn.hits, exact=exact, docs=turn.doc_ids)
         if not cited:
             return Answer(question=turn.question, text="现有文件中没有找到能回答这个问题的句子。", refused=True,
                           related=tuple(turn.hits[:3]), generator="extractive", checked=checked)
@@ -247,7 +281,7 @@ class Answerer:
                       generator="extractive", checked=checked)
 
     def _checked(self, turn: _Turn, raw: str) -> Answer:
-        hits = turn.hits[: self.context_clauses]
+        hits = turn.shown
         texts = [h.clause.text + _duties(h.clause) for h in hits]  # what the model was shown
         text, numbers = parse_citations(raw.strip(), len(hits))
         if _MODEL_DECLINED.search(text) and len(text) < 40:

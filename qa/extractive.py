@@ -81,28 +81,45 @@ def clause_quote(hit: Hit, n: int, limit: int = 300) -> str:
     return f"《{c.doc_title}》{c.path_text}：“{body[:limit]}{'…' if len(body) > limit else ''}”[{n}]"
 
 
-def extractive_answer(question: str, terms: list[str], hits: list[Hit], *, exact: bool = False) -> tuple[str, list[int]]:
-    """Answer text quoting the best sentences with [n] markers, and the 0-based hits it cites.
+RANK_WEIGHT = (1.0, 0.8, 0.65)  # how far a lower-ranked clause's better sentence may outweigh retrieval order
+
+
+def best_clause(question: str, terms: list[str], hits: list[Hit], rows: list[int], *, duties: bool = False) -> int | None:
+    """Of the hits at `rows` (their first three), the one whose best sentence, weighted by rank, matches
+    best; with `duties`, clauses carrying a responsibility tag come first."""
+    wants_figure = bool(ASKS_FIGURE.search(question))
+    best, best_key = None, None
+    for rank, i in enumerate(rows[: len(RANK_WEIGHT)]):
+        top = max((sentence_score(s, terms, wants_figure) for s in sentences(hits[i].clause.text)), default=0.0)
+        key = (bool(hits[i].clause.departments) if duties else True, top * RANK_WEIGHT[rank])
+        if top > 0 and (best_key is None or key > best_key):
+            best, best_key = i, key
+    return best
+
+
+def extractive_answer(question: str, terms: list[str], hits: list[Hit], *, exact: bool = False,
+                      docs: list[str] | tuple = ()) -> tuple[str, list[int]]:
+    """Answer text quoting the best sentences of the best clause with [n] markers, and the 0-based hits
+    it cites: one clause, or one per document when the question names several `docs` (comparisons).
 
     `exact`: the first hit is the clause the question names by number; it is quoted whole.
     """
     if exact and hits:
         return clause_quote(hits[0], 1), [0]
+    duties = bool(ASKS_RESPONSIBILITY.search(question))
+    groups = [[i for i, h in enumerate(hits) if h.clause.doc_id == d] for d in docs] if len(docs) > 1 else []
+    chosen = [best_clause(question, terms, hits, rows, duties=duties) for rows in groups if rows]
+    chosen = [i for i in chosen if i is not None] or [best_clause(question, terms, hits, list(range(len(hits))), duties=duties)]
     lines: list[str] = []
     cited: list[int] = []
-    if ASKS_RESPONSIBILITY.search(question):
-        for i, hit in enumerate(hits[:2]):
-            line = responsibility_line(hit, len(cited) + 1)
-            if line:
-                cited.append(i)
-                lines.append(line)
-            if len(cited) == 2:
-                break
-    for pick in best_sentences(question, terms, hits):
-        if pick.hit not in cited:
-            cited.append(pick.hit)
-        n = cited.index(pick.hit) + 1
-        c = hits[pick.hit].clause
-        sentence = pick.sentence.rstrip("。；;")
-        lines.append(f"《{c.doc_title}》{c.path_text}：“{sentence}。”[{n}]")
+    for i in chosen:
+        if i is None:
+            continue
+        cited.append(i)
+        n = len(cited)
+        if duties and (line := responsibility_line(hits[i], n)):
+            lines.append(line)
+        c = hits[i].clause
+        for pick in best_sentences(question, terms, [hits[i]], per_clause=2, limit=2):
+            lines.append(f"《{c.doc_title}》{c.path_text}：“{pick.sentence.rstrip('。；;')}。”[{n}]")
     return "\n".join(lines), cited

@@ -18,6 +18,7 @@ Trade-offs:
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -34,6 +35,15 @@ if TYPE_CHECKING:  # heavy imports happen on first use, not at import time
     from llama_cpp import Llama
 
 ROLES = ("system", "user", "assistant")
+
+# Chat-template control tokens (<|im_start|> …): llama.cpp tokenises message text with special tokens
+# on, so a document or question carrying one could open a fake turn. Full-width bars keep it readable.
+_CONTROL = re.compile(r"<\|([A-Za-z0-9_]{1,40})\|>")
+
+
+def defuse(text: str) -> str:
+    """`text` with chat-template control tokens made inert (<|im_start|> → <｜im_start｜>)."""
+    return _CONTROL.sub(lambda m: f"<｜{m.group(1)}｜>", text)
 
 
 @dataclass(frozen=True)
@@ -148,7 +158,7 @@ class LlamaGenerator:
         with self._call_lock:
             try:
                 chunks = llm.create_chat_completion(
-                    messages=[{"role": m.role, "content": m.content} for m in messages],
+                    messages=[{"role": m.role, "content": defuse(m.content)} for m in messages],
                     max_tokens=max_tokens,
                     temperature=self.temperature,
                     seed=self.seed,

@@ -27,6 +27,8 @@ _DOMAIN = tuple("""企业 公司 科技 技术 创新 创业 人才 政策 项�
 考核 评价 职称 人员 团队 用地 采购 金融 银行 保险 债 股 市场 转化 交易 合同 农业 工业 制造 能源 环保 煤 气
 就业 人社 教育 培训 学校 国企 国有 民营 中小 小微 高新 政府 市 县 区 省 局 委 办""".split())
 _FIGURE_ASKED = re.compile(r"多少|几家|几个|几项|比例|比重|税率|百分之|起征点")
+_RATE_ASKED = re.compile(r"税率|比例|比重|百分之|费率|利率")  # answered by a percentage, not any number
+_PERCENT = re.compile(r"\d\s*[%％]|百分之")
 _QUESTION_FIGURE = re.compile(r"(\d+(?:\.\d+)?)\s*(%|年|万元|亿元|元|家|个|项|件)")
 _MONEY = re.compile(r"\d+(?:\.\d+)?\s*(?:万元|亿元|元|万)")
 # Words that say what kind of answer is wanted, not what it is about.
@@ -118,15 +120,17 @@ class RefusalPolicy:
         figure = self.unstated_figure(question, hits)
         if figure:
             return Refusal("figure", f"现有文件中没有出现“{figure}”这一数字，无法回答。")
-        if asks_figure and not self._number_near_terms(terms, hits[:3]):
+        if asks_figure and not self._number_near_terms(terms, hits[:3], percent=bool(_RATE_ASKED.search(q))):
             return Refusal("no_number", "现有文件提到了相关内容，但没有给出具体数字。")
         return None
 
-    def _number_near_terms(self, terms: list[str], hits: list[Hit]) -> bool:
-        """Whether some sentence of the hits mentions a content term of the question and a number."""
+    def _number_near_terms(self, terms: list[str], hits: list[Hit], *, percent: bool = False) -> bool:
+        """Whether some sentence of the hits mentions a content term of the question and a number (a
+        percentage when `percent`: a rate question is not answered by a count)."""
         content = [t for t in terms if t not in _GENERIC and len(t) >= 2]
+        number = _PERCENT if percent else re.compile(r"\d")
         for h in hits:
             for sentence in re.split(r"[。；;\n]", normalize(h.clause.text)):
-                if re.search(r"\d", sentence) and any(t in sentence for t in content):
+                if number.search(sentence) and any(t in sentence for t in content):
                     return True
         return False

@@ -20,6 +20,7 @@ bounds concurrent LLM generation. Trade-offs:
 
 from __future__ import annotations
 
+import logging
 import hashlib
 import io
 import os
@@ -50,6 +51,8 @@ from policyqa.errors import (
 from qa.answer import Answer
 from qa.chain import Answerer, Event
 from qa.generators import Generator, Message
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from policyqa.settings import Settings
@@ -360,7 +363,6 @@ class Service:
         from qa.factory import generator_factories
         from qa.prompts import PromptLibrary
 
-        # Not yet fields of Settings (see the report): read with defaults until they are.
         gate = gate or GenerationGate(settings.max_concurrent_generations,
                                       settings.generation_queue,
                                       settings.generation_wait_s)
@@ -373,10 +375,16 @@ class Service:
                    max_clause_chars=settings.max_clause_chars, search_k=settings.search_k, gate=gate,
                    max_documents=settings.max_documents)
 
-    def warm_up(self) -> "Service":
-        """Load the index and the embedding model now, not on the first question."""
+    def warm_up(self, *, generator: bool = False) -> "Service":
+        """Load the index and the embedding model now, not on the first question; with `generator`, the
+        default generator too (a failure is logged: search and extractive answers still work)."""
         self.retriever.warm_up()
         _ = self.answerer.policy  # built from the index's documents
+        if generator:
+            try:
+                self.answerer.warm_up()
+            except PolicyQAError as exc:  # the app still serves search and extractive answers
+                log.warning("could not warm up the %s generator: %s", self.answerer.default_generator, exc)
         return self
 
     # ---- questions ------------------------------------------------------------------------

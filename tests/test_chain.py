@@ -108,3 +108,55 @@ def test_openai_generator_through_local_server(retriever):
     tokens = [e.text for e in events if e.kind == "token"]
     answer = events[-1].answer
     assert len(tokens) > 1 and answer.generator == "openai" and answer.checked == "passed"
+
+
+def test_extractive_answer_cites_one_clause_with_the_fact(retriever):
+    """Quotes come from the single best clause, so every citation carries the fact (citation precision)."""
+    answer = _answerer(retriever).ask("朔州到2020年R&D经费占GDP比重达到多少？", generator="extractive")
+    assert len(answer.citations) == 1 and "2.5%" in answer.citations[0].clause.text
+    assert "2.5%" in answer.text and answer.text.count("[1]") >= 1 and "[2]" not in answer.text
+
+
+def test_comparison_quotes_one_clause_from_each_named_document(retriever):
+    answer = _answerer(retriever).ask("阳泉和忻州对高校、科研院所人才到企业兼职的规定有什么不同？", generator="extractive")
+    docs = {c.clause.doc_id for c in answer.citations}
+    assert len(answer.citations) == 2 and len(docs) == 2
+    assert "阳泉" in answer.citations[0].clause.region + answer.citations[1].clause.region
+
+
+def test_generator_sees_short_labelled_clauses_and_the_check_uses_the_same_ones(retriever):
+    gen = ScriptedGenerator(["朔州到2020年R&D经费占GDP比重达到2.5%以上[2]。"])
+    answerer = _answerer(retriever, scripted=gen)
+    answer = answerer.ask(Q_RD)
+    user = gen.calls[0][1].content
+    shown = [line for line in user.splitlines() if line.startswith("[")]
+    assert len(shown) == 2  # two clauses for a one-document question (prompt tokens cost time)
+    assert all(line.startswith(f"[{n}]（") for n, line in enumerate(shown, 1))  # a short label, not title + path
+    assert "《" not in "".join(shown)
+    # the check judges [2] against the second clause shown, not the second search hit by accident
+    assert ("2.5%" in shown[1]) == (not answer.checked.startswith("fell back"))
+
+
+def test_rate_question_answered_only_by_a_count_is_refused(retriever):
+    answer = _answerer(retriever).ask("高新技术企业的企业所得税按多少税率征收？", generator="extractive")
+    assert answer.refused and not answer.citations
+
+
+def test_first_use_of_a_generator_creates_it_once_under_concurrency(retriever):
+    import threading
+    import time
+
+    made = []
+
+    def factory():
+        time.sleep(0.05)
+        made.append(1)
+        return ScriptedGenerator(["好[1]。"] * 10)
+
+    answerer = Answerer(retriever, {"slow": factory}, PromptLibrary(ROOT / "prompts"), default_generator="slow")
+    threads = [threading.Thread(target=answerer.generator, args=("slow",)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(made) == 1
