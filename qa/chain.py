@@ -37,6 +37,8 @@ from qa.refusal import RefusalPolicy
 
 _HEADING = re.compile(r"[(（]?[一二三四五六七八九十\d]+[)）、.]?[^。；，,]{0,20}")
 _MARKERS = re.compile(r"\[\d+\]")
+_YES_NO_QUESTION = re.compile(r"能不能|可不可以|是否|能否|可否|有没有|会不会|是不是|行不行|算不算|吗[？?]?\s*$")
+_BARE_YES_NO = re.compile(r"^\s*(?:可以|不可以|能|不能|是的|是|不是|会|不会|有|没有)(?:\[\d+\])*[。，,！!]?")
 _MODEL_DECLINED = re.compile(r"没有找到相关|未找到相关|没有相关规定|无法回答|没有提及|未提及|没有明确")
 
 
@@ -284,6 +286,10 @@ class Answerer:
         hits = turn.shown
         texts = [h.clause.text + _duties(h.clause) for h in hits]  # what the model was shown
         text, numbers = parse_citations(raw.strip(), len(hits))
+        if not _YES_NO_QUESTION.search(turn.standalone):
+            # A small model opens who/what answers with 可以; that is not an answer to them. If nothing
+            # else is left, the fallback below quotes the clauses instead.
+            text = _BARE_YES_NO.sub("", text, count=1)
         if _MODEL_DECLINED.search(text) and len(text) < 40:
             # The model says the clauses do not answer. Believe it only where the clauses cover the
             # question weakly; otherwise quote them (false refusals count as failures too).

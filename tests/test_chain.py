@@ -160,3 +160,13 @@ def test_first_use_of_a_generator_creates_it_once_under_concurrency(retriever):
     for t in threads:
         t.join()
     assert len(made) == 1
+
+
+def test_bare_yes_to_a_what_question_is_not_an_answer(retriever):
+    """The small model opens who/what answers with 可以: stripped, and a bare 可以 falls back to quotes."""
+    bare = _answerer(retriever, scripted=ScriptedGenerator(["可以[1]"])).ask(Q_RD)
+    assert bare.checked.startswith("fell back to extractive") and "2.5%" in bare.text
+    opened = _answerer(retriever, scripted=ScriptedGenerator(["可以[1]。朔州到2020年R&D经费占GDP比重达到2.5%以上[1]。"])).ask(Q_RD)
+    assert not opened.text.startswith("可以") and "2.5%" in opened.text
+    yes_no = _answerer(retriever, scripted=ScriptedGenerator(["可以[1]。"])).ask("阳泉的科研人员能不能离岗创业？")
+    assert yes_no.text.startswith("可以")
