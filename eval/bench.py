@@ -276,8 +276,9 @@ def main(argv: list[str] | None = None) -> int:
             corpus = sized_corpus(root, chosen, tmp / f"corpus-{size}")
             row = in_child("build", {"corpus": str(corpus), "index": str(tmp / f"index-{size}"), "model": args.model,
                                      "questions": args.questions}, tmp)
-            chosen_ids = {c for c in counts if Path(metas[c].source) in set(chosen)}
             if row["clauses"] <= args.baseline_max:
+                chosen_set = set(chosen)
+                chosen_ids = {c for c in counts if Path(metas[c].source) in chosen_set}
                 mine = [t for t, c in zip(texts, loaded.clauses) if c.doc_id in chosen_ids]
                 row["langchain"] = in_child("langchain", {"texts": mine, "model": args.fp32}, tmp)
                 row["naive_build_s"] = row["langchain"]["seconds"]

@@ -38,12 +38,12 @@ ROLES = ("system", "user", "assistant")
 
 # Chat-template control tokens (<|im_start|> …): llama.cpp tokenises message text with special tokens
 # on, so a document or question carrying one could open a fake turn. Full-width bars keep it readable.
-_CONTROL = re.compile(r"<\|([A-Za-z0-9_]{1,40})\|>")
+CONTROL_TOKEN = re.compile(r"<\|([A-Za-z0-9_]{1,40})\|>")
 
 
 def defuse(text: str) -> str:
     """`text` with chat-template control tokens made inert (<|im_start|> → <｜im_start｜>)."""
-    return _CONTROL.sub(lambda m: f"<｜{m.group(1)}｜>", text)
+    return CONTROL_TOKEN.sub(lambda m: f"<｜{m.group(1)}｜>", text)
 
 
 @dataclass(frozen=True)

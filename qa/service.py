@@ -50,7 +50,7 @@ from policyqa.errors import (
 )
 from qa.answer import Answer
 from qa.chain import Answerer, Event
-from qa.generators import Generator, Message
+from qa.generators import CONTROL_TOKEN, Generator, Message
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +77,6 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "知识产权": ("知识产权", "专利", "商标", "著作权", "版权"),
 }
 _MB = 1024 * 1024
-# Chat-template control tokens (Qwen/ChatML, Llama 3, GPT): llama.cpp turns them into real role markers.
-CONTROL_TOKEN = re.compile(r"<\|[A-Za-z0-9_]{1,40}\|>")
 DOCX_UNPACKED_RATIO = 10  # a .docx may unpack to at most this many times max_file_mb (zip bombs)
 
 
