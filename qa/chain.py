@@ -27,10 +27,12 @@ from ingest.records import Hit
 from policyqa.errors import GeneratorError, PolicyQAError
 from qa.answer import Answer, Citation
 from qa.check import check_answer, parse_citations, split_sentences, supporting_sentences
-from qa.extractive import extractive_answer, sentence_score, sentences
+from qa.extractive import (ASKS_RESPONSIBILITY, best_sentences, clause_quote, extractive_answer, responsibility_line,
+                            sentence_score, sentences)
+from qa.extractive import best_clause as best_of_document
 from qa.followup import rewrite
 from qa.generators import Generator, Message
-from qa.grounding import best_clause, support
+from qa.grounding import best_clause, bigrams, support
 from qa.listing import list_clauses, plan_listing
 from qa.prompts import PromptLibrary
 from qa.refusal import RefusalPolicy
@@ -39,6 +41,7 @@ _HEADING = re.compile(r"[(（]?[一二三四五六七八九十\d]+[)）、.]?[^�
 _MARKERS = re.compile(r"\[\d+\]")
 _YES_NO_QUESTION = re.compile(r"能不能|可不可以|是否|能否|可否|有没有|会不会|是不是|行不行|算不算|吗[？?]?\s*$")
 _BARE_YES_NO = re.compile(r"^\s*(?:可以|不可以|能|不能|是的|是|不是|会|不会|有|没有)(?:\[\d+\])*[。，,！!]?")
+_TAG_LABEL = re.compile(r"^[(（]|[)）]$|牵头单位[:：]|责任单位[:：]|分工负责|牵头|负责")
 _MODEL_DECLINED = re.compile(r"没有找到相关|未找到相关|没有相关规定|无法回答|没有提及|未提及|没有明确")
 
 
@@ -243,10 +246,12 @@ class Answerer:
         return f"（{label}）{text}{_duties(c)}"
 
     def _shown(self, turn: _Turn) -> list[Hit]:
-        """The clauses the generator sees: the top ones, or the best of each document a comparison names."""
+        """The clauses the generator sees: the top ones, or for a comparison the best clause of each
+        document it names (chosen as the extractive answer chooses them)."""
         if len(turn.doc_ids) > 1:
-            per_doc = [next((h for h in turn.hits if h.clause.doc_id == d), None) for d in turn.doc_ids]
-            picked = [h for h in per_doc if h is not None]
+            groups = [[i for i, h in enumerate(turn.hits) if h.clause.doc_id == d] for d in turn.doc_ids]
+            picked = [best_of_document(turn.standalone, turn.terms, turn.hits, rows) for rows in groups if rows]
+            picked = [turn.hits[i] for i in picked if i is not None]
             if len(picked) > 1:
                 return picked[:3]
         return turn.hits[: self.context_clauses]
@@ -308,7 +313,7 @@ class Answerer:
         dropped = [r for _, r in result.dropped] + ungrounded
         if len(_MARKERS.sub("", kept).strip("。，,. \n")) < 2 or not kept_numbers:
             return self._extractive(turn, checked=f"fell back to extractive: {'; '.join(dropped) or 'no citation'}")
-        kept = self._with_quotes(kept, kept_numbers, hits, turn)
+        kept, kept_numbers = self._with_sources(kept, kept_numbers, hits, turn)
         checked = "passed" if not dropped else f"dropped {len(dropped)} sentence(s): " + "; ".join(dropped)
         return Answer(question=turn.question, text=kept, citations=self._citations(turn, kept, kept_numbers, hits),
                       generator=turn.generator, checked=checked, prompt_hash=self._prompt_hash())
@@ -319,7 +324,7 @@ class Answerer:
         for sentence in split_sentences(text):
             cited = [int(n) for n in re.findall(r"\[(\d+)\]", sentence)]
             body = _MARKERS.sub("", sentence).strip()
-            if not body.strip("。，,. "):
+            if not bigrams(body):  # nothing but framing: "依据条款[1]和[2]。"
                 continue
             if cited:
                 score = max(support(body, texts[n - 1], question) for n in cited)
@@ -332,17 +337,38 @@ class Answerer:
             out.append(sentence)
         return "".join(out), dropped
 
-    def _with_quotes(self, text: str, numbers: list[int], hits: list[Hit], turn: _Turn) -> str:
-        """A bare "可以[1]" gets the sentence of clause [1] it rests on, quoted."""
-        if len(_MARKERS.sub("", text)) >= 24:
-            return text
-        quotes = []
-        for n in numbers[:2]:
-            sents = sentences(hits[n - 1].clause.text)
-            if sents:
-                best = max(sents, key=lambda s: sentence_score(s, turn.terms, True))
-                quotes.append(f"原文：“{best.rstrip('。')}。”[{n}]")
-        return text + ("\n" + "\n".join(quotes) if quotes else "")
+    def _with_sources(self, text: str, numbers: list[int], hits: list[Hit], turn: _Turn) -> tuple[str, list[int]]:
+        """The generated answer, followed by the source wording a reader needs to trust it: the whole
+        clause when the question names one by number, the responsibility tag as written when the
+        question asks who leads, one quote per document for comparisons, and the best sentence of
+        each cited clause when the answer is too short to stand alone ("可以[1]"). Returns the text and
+        the clause numbers it now cites."""
+        numbers = list(numbers)
+        exact = any(n.startswith("clause number") for n in turn.notes)
+        extra: list[str] = []
+        if exact:
+            extra.append("原文：" + clause_quote(hits[0], 1).split("：", 1)[1])
+            numbers.append(1)
+        if ASKS_RESPONSIBILITY.search(turn.standalone):
+            for n in sorted(set(numbers)):
+                c = hits[n - 1].clause
+                named = [u for t in c.tags for u in re.split(r"[、，,；;]", _TAG_LABEL.sub("", t)) if u]
+                if named and not all(u in text for u in named):
+                    extra.append(responsibility_line(hits[n - 1], n))
+        if len({h.clause.doc_id for h in hits}) > 1 and len(turn.doc_ids) > 1:
+            for n, hit in enumerate(hits, start=1):
+                picks = best_sentences(turn.standalone, turn.terms, [hit], per_clause=2, limit=2)
+                if picks:
+                    quoted = "".join(p.sentence.rstrip("。；;") + "。" for p in picks)
+                    extra.append(f"{hit.clause.region or hit.clause.doc_title}：“{quoted}”[{n}]")
+                    numbers.append(n)
+        elif not extra and len(_MARKERS.sub("", text)) < 24:
+            for n in numbers[:2]:
+                sents = sentences(hits[n - 1].clause.text)
+                if sents:
+                    best = max(sents, key=lambda s: sentence_score(s, turn.terms, True))
+                    extra.append(f"原文：“{best.rstrip('。')}。”[{n}]")
+        return text + ("\n" + "\n".join(extra) if extra else ""), sorted(set(numbers))
 
     def _listing(self, turn: _Turn, plan, items) -> Answer:
         if plan.kind == "department":

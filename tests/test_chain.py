@@ -170,3 +170,39 @@ def test_bare_yes_to_a_what_question_is_not_an_answer(retriever):
     assert not opened.text.startswith("可以") and "2.5%" in opened.text
     yes_no = _answerer(retriever, scripted=ScriptedGenerator(["可以[1]。"])).ask("阳泉的科研人员能不能离岗创业？")
     assert yes_no.text.startswith("可以")
+
+
+def test_framing_only_answer_falls_back_to_quotes(retriever):
+    """"依据条款[1]和[2]。" says where an answer would come from, not what it is."""
+    answer = _answerer(retriever, scripted=ScriptedGenerator(["依据条款[1]和[2]。"])).ask(Q_RD)
+    assert answer.checked.startswith("fell back to extractive") and "2.5%" in answer.text
+
+
+def test_generated_responsibility_answer_carries_the_tag_as_written(retriever):
+    """The model shortens 市人力资源社会保障局 to 市人社局; the tag as the document writes it is added."""
+    question = "朔州完善人才培育、引进和使用机制由哪些部门牵头？"
+    gen = ScriptedGenerator(["牵头部门是市委组织部、市人社局[1]。"])
+    answer = _answerer(retriever, scripted=gen).ask(question)
+    assert answer.generator == "scripted" and answer.checked == "passed"
+    assert answer.text.startswith("牵头部门是市委组织部、市人社局[1]。")
+    assert "市人力资源社会保障局" in answer.text and "原文标注" in answer.text
+    complete = _answerer(retriever, scripted=ScriptedGenerator(["由市委组织部、市人力资源社会保障局牵头[1]。"])).ask(question)
+    assert "原文标注" not in complete.text  # nothing to add when the answer names every unit of the tag
+
+
+def test_generated_answer_to_a_named_clause_quotes_that_clause(retriever):
+    """A summary that restates the heading is followed by the clause's own wording."""
+    gen = ScriptedGenerator(["忻州方案六(三)是关于执行国家激励创新的税收政策的[1]。"])
+    answer = _answerer(retriever, scripted=gen).ask("忻州方案六(三)是关于什么的？")
+    assert answer.generator == "scripted" and "原文：“" in answer.text
+    assert "税收优惠政策" in answer.text and [c.n for c in answer.citations] == [1]
+
+
+def test_generated_comparison_quotes_every_named_document(retriever):
+    """The model answered for one document only; each named document gets its quote and citation."""
+    gen = ScriptedGenerator(["阳泉的目标是技术合同交易总额达到7000万元。"])  # unmarked: attributed by wording
+    answer = _answerer(retriever, scripted=gen).ask("阳泉和朔州的技术合同交易总额目标分别是多少？")
+    assert answer.generator == "scripted"
+    assert "7000万元" in answer.text and "12850万元" in answer.text
+    assert len({c.clause.doc_id for c in answer.citations}) == 2
+    assert all(f"[{c.n}]" in answer.text for c in answer.citations)
