@@ -8,140 +8,40 @@
 
 A thin adapter: it parses input, calls `qa.service.Service`, renders the result. Nothing is loaded at
 import time; `create_app(settings)` builds the Service (index and embedding model, warmed up once).
-Every piece of user or document text that reaches HTML goes through `html.escape` first, and every
-error reaches the user as a short Chinese message (the API as JSON `{"error": …}`), never a traceback.
-
-Corpus changes (upload, delete) pass a ChangeGuard: with `admin_token` set they need it (API: Bearer
-header, UI: the 管理口令 box); without one they are allowed only when the app listens on a loopback
-address, and then only for same-machine, same-origin requests (a web page elsewhere cannot drive them).
+Every error reaches the API as JSON `{"error": …}` with a status code, never a traceback. The UI and
+its HTML rendering live in policyqa/webui.py; who may upload and delete (ChangeGuard) in
+policyqa/guard.py.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import html
-import ipaddress
 import logging
 import time
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Awaitable, Callable, Iterator, Literal, Mapping
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
 from policyqa.errors import (
-    AuthError, BusyError, ChangesDisabledError, IndexFolderError, IngestError, ModelMissingError, NotFoundError,
-    PolicyQAError, QuestionError, UploadError, UploadTooLargeError,
+    AuthError, BusyError, ChangesDisabledError, IndexFolderError, NotFoundError, PolicyQAError, UploadError,
+    UploadTooLargeError,
 )
+from policyqa.guard import ChangeGuard, capped_receive, is_loopback
+from policyqa.webui import CSS, WebUI
 
 if TYPE_CHECKING:
-    import gradio as gr
-
     from policyqa.settings import Settings
-    from ingest.records import Clause
-    from qa.answer import Answer, Citation
-    from qa.service import Service, TreeNode
+    from qa.service import Service
 
 log = logging.getLogger("policyqa.app")
 MAX_QUESTION = 10_000  # request-size bound; the question limit proper is settings.max_question_chars
 Name = Annotated[str, Field(max_length=200)]
 FORM_SLACK = 64 * 1024  # multipart boundaries and part headers on top of the file itself
-
-
-# --------------------------------------------------------------------------- who may change the corpus
-
-
-def is_loopback(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1 and localhost: addresses that only this machine can reach."""
-    name = (host or "").strip().strip("[]").lower()
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
-class ChangeGuard:
-    """Who may upload and delete: with an admin token, whoever presents it; without one, only a loopback-bound app."""
-
-    def __init__(self, admin_token: SecretStr | str = "", host: str = "127.0.0.1") -> None:
-        token = admin_token.get_secret_value() if isinstance(admin_token, SecretStr) else admin_token
-        self._digest = hashlib.sha256(token.encode()).digest() if token else b""  # the token itself is not kept
-        self.host = host
-
-    @property
-    def needs_token(self) -> bool:
-        """An admin token is configured and must be presented."""
-        return bool(self._digest)
-
-    @property
-    def enabled(self) -> bool:
-        """Changes are possible at all (a token is set, or the app listens on loopback only)."""
-        return self.needs_token or is_loopback(self.host)
-
-    def check(self, token: str | None, headers: Mapping[str, str] | None = None) -> None:
-        """Return if a change may go ahead with `token`; else AuthError (401) or ChangesDisabledError (403).
-
-        Without a token, the request's `headers` (when given) must also come from this machine and origin:
-        a page on another site, a DNS-rebinding name, or a proxy passing the public Host is refused.
-        """
-        if self.needs_token:
-            if not hmac.compare_digest(hashlib.sha256((token or "").encode()).digest(), self._digest):
-                raise AuthError("管理口令缺失或不正确：API 请用请求头 Authorization: Bearer <口令>，界面请在“管理口令”框中填写；"
-                                "口令为服务器上 POLICYQA_ADMIN_TOKEN 的值 (admin token missing or wrong)")
-            return  # a browser cannot send the Authorization header cross-site without a CORS preflight
-        if not is_loopback(self.host):
-            raise ChangesDisabledError(self.disabled_message)
-        if headers is None:
-            return
-        names = [urlsplit("//" + headers.get("host", "")).hostname or ""]
-        names += [urlsplit(headers["origin"]).hostname or ""] if "origin" in headers else []
-        if not all(is_loopback(n) for n in names):
-            raise ChangesDisabledError("上传和删除只接受本机地址（127.0.0.1 / localhost）上的同源请求；"
-                                       "如需从其他地址或页面管理，请设置 POLICYQA_ADMIN_TOKEN (cross-site or non-local request refused)")
-
-    @property
-    def disabled_message(self) -> str:
-        """Why changes are off when the app listens beyond localhost without a token, and what to do."""
-        return (f"上传和删除已停用：服务监听在 {self.host}（本机以外也能访问）且未设置管理口令；请设置环境变量 "
-                "POLICYQA_ADMIN_TOKEN 后重启 (uploads and deletes are disabled beyond localhost without POLICYQA_ADMIN_TOKEN)")
-
-    def check_request(self, request: Request) -> None:
-        """`check` for an HTTP request: the Bearer token and the request's headers."""
-        scheme, _, value = request.headers.get("authorization", "").partition(" ")
-        self.check(value.strip() if scheme.lower() == "bearer" else "", request.headers)
-
-    def describe(self) -> str:
-        """One line for the start-up log saying whether uploads and deletes are protected (never the token)."""
-        where = "this machine only" if is_loopback(self.host) else "beyond this machine"
-        if self.needs_token:
-            return f"listening on {self.host} ({where}): uploads and deletes require the admin token (POLICYQA_ADMIN_TOKEN)"
-        if is_loopback(self.host):
-            return f"listening on {self.host} ({where}): uploads and deletes are open to same-machine requests without a token"
-        return (f"listening on {self.host} ({where}) without POLICYQA_ADMIN_TOKEN: uploads and deletes are DISABLED; "
-                "set POLICYQA_ADMIN_TOKEN to enable them")
-
-
-def _capped(receive: Callable[[], Awaitable[dict]], limit: int, message: str) -> Callable[[], Awaitable[dict]]:
-    """An ASGI receive that fails with UploadTooLargeError once more than `limit` body bytes arrive."""
-    seen = 0
-
-    async def inner() -> dict:
-        nonlocal seen
-        event = await receive()
-        seen += len(event.get("body", b""))
-        if seen > limit:
-            raise UploadTooLargeError(message)
-        return event
-    return inner
 
 
 # --------------------------------------------------------------------------- HTTP API
@@ -258,7 +158,7 @@ def build_api(service: Service, guard: ChangeGuard | None = None) -> FastAPI:
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             raise UploadTooLargeError(too_large)
-        form = await Request(request.scope, _capped(request.receive, limit, too_large)).form(max_files=1, max_fields=4)
+        form = await Request(request.scope, capped_receive(request.receive, limit, too_large)).form(max_files=1, max_fields=4)
         try:
             file = form.get("file")
             if not isinstance(file, UploadFile):
@@ -278,376 +178,13 @@ def build_api(service: Service, guard: ChangeGuard | None = None) -> FastAPI:
     return api
 
 
-# --------------------------------------------------------------------------- rendering (all text escaped)
-
-
-def esc(text: str) -> str:
-    """HTML-escaped text; braces and $ too, so no template syntax survives into gr.HTML."""
-    return html.escape(text or "", quote=True).translate({ord("{"): "&#123;", ord("}"): "&#125;", ord("$"): "&#36;"})
-
-
-def plain(text: str) -> str:
-    """Text for a Markdown chat bubble: escaped, with [ ] as entities so no link syntax survives."""
-    return esc(text).replace("[", "&#91;").replace("]", "&#93;")
-
-
-def highlight(text: str, needles: tuple[str, ...] | list[str], *, every: bool = False) -> str:
-    """`text` escaped, with each needle (first occurrence, or all with `every`) wrapped in <mark>."""
-    spans = []
-    for needle in (n.strip() for n in needles):
-        start = text.find(needle) if needle else -1
-        while start >= 0:
-            spans.append((start, start + len(needle)))
-            start = text.find(needle, start + len(needle)) if every else -1
-    out, pos = [], 0
-    for start, end in sorted(spans):
-        if start < pos:
-            start = pos
-        if start < end:
-            out += [esc(text[pos:start]), "<mark>", esc(text[start:end]), "</mark>"]
-            pos = end
-    return "".join(out) + esc(text[pos:])
-
-
-def card(clause: Clause, body: str, *, n: int | None = None, badge: str = "") -> str:
-    """One clause card: [n] 《document》, breadcrumb, clause text (already escaped), units and id."""
-    units = f"牵头：{esc('、'.join(clause.lead))}；" if clause.lead else ""
-    units += f"责任单位：{esc('、'.join(clause.departments))} · " if clause.departments else ""
-    head = (f"<span class='pq-n'>[{n}]</span> " if n else "") + (f"<span class='pq-badge'>{esc(badge)}</span> " if badge else "")
-    return (f"<div class='pq-card'><div class='pq-head'>{head}《{esc(clause.doc_title)}》</div>"
-            f"<div class='pq-path'>{esc(clause.path_text)}</div><div class='pq-text'>{body}</div>"
-            f"<div class='pq-foot'>{units}{esc(clause.id)}</div></div>")
-
-
-def notice(text: str, kind: str = "warn") -> str:
-    """A coloured notice box (text escaped)."""
-    return f"<div class='pq-notice pq-{kind}'>{esc(text)}</div>"
-
-
-def support(citation: Citation, answer_text: str) -> list[str]:
-    """The sentences to mark: the citation's own, else the clause sentences the answer quotes verbatim."""
-    from qa.extractive import sentences
-
-    if citation.supporting:
-        return list(citation.supporting)
-    return [s for s in sentences(citation.clause.text) if s.rstrip("。！？；;") in answer_text]
-
-
-def answer_cards(answer: Answer) -> str:
-    """The cards beside an answer: citations with supporting sentences marked, or a refusal's related clauses."""
-    if answer.refused:
-        related = "".join(card(h.clause, esc(h.clause.text)) for h in answer.related)
-        return (notice(f"未找到能作为依据的条款：{answer.text}") + "<h4>可能相关的条款（不构成依据）</h4>"
-                + (related or "<p>无</p>"))
-    cards = "".join(card(c.clause, highlight(c.clause.text, support(c, answer.text)), n=c.n) for c in answer.citations)
-    head = f"依据 {len(answer.citations)} 条" + (f" · 共 {answer.count} 项" if answer.count is not None else "")
-    return f"<div class='pq-summary'>{head} · {esc(answer.generator)} · 校验：{esc(answer.checked)}</div>{cards}"
-
-
-def answer_bubble(answer: Answer) -> str:
-    """The chat text of an answer: the answer (escaped) and a one-line source list."""
-    if answer.refused:
-        return plain(answer.text) + "\n\n*（右侧列出可能相关的条款，不构成依据）*"
-    sources = "；".join(plain(f"[{c.n}] 《{c.clause.doc_title}》{c.clause.path_text}") for c in answer.citations[:8])
-    return plain(answer.text) + (f"\n\n**依据**：{sources}" if sources else "")
-
-
-def answer_markdown(answer: Answer) -> str:
-    """The last answer with its citations as Markdown (for copying or saving)."""
-    lines = [f"## 问题\n\n{answer.question}\n", f"## 回答\n\n{answer.text}\n"]
-    items = [(f"[{c.n}]", c.clause) for c in answer.citations] or [("-", h.clause) for h in answer.related]
-    lines.append("## 可能相关的条款（不构成依据）\n" if answer.refused else "## 依据\n")
-    for mark, c in items:
-        quote = "\n".join("> " + line for line in c.text.strip().splitlines())
-        lines.append(f"{mark} 《{c.doc_title}》{c.path_text}（{c.id}）\n\n{quote}\n")
-    return "\n".join(lines)
-
-
-def friendly(exc: BaseException) -> str:
-    """A short Chinese message for the UI; unexpected errors are logged with their traceback."""
-    if isinstance(exc, (BusyError, QuestionError, UploadError, NotFoundError, AuthError)):
-        return str(exc)
-    if isinstance(exc, IngestError):
-        return f"文件无法读取：{exc.problem}"
-    if isinstance(exc, ModelMissingError):
-        return f"模型文件缺失，请联系管理员运行 make setup：{exc}"
-    if isinstance(exc, PolicyQAError):
-        return f"无法完成请求：{exc}"
-    log.exception("unhandled error in the UI", exc_info=exc)
-    return "抱歉，服务内部出错，请稍后重试。"
-
-
-CSS = """
-.pq-card{border:1px solid #d0d7de;border-radius:8px;padding:10px 12px;margin:8px 0;background:#fff;color:#1f2328}
-.pq-head{font-weight:600}.pq-path{color:#57606a;font-size:.9em;margin:2px 0 6px}
-.pq-text{white-space:pre-wrap;line-height:1.7}.pq-foot{color:#6e7781;font-size:.8em;margin-top:6px}
-.pq-card mark{background:#ffe58f;color:#1f2328;padding:0 1px}.pq-n{color:#0969da}
-.pq-badge{background:#ddf4ff;color:#0550ae;border-radius:4px;padding:0 6px;font-size:.85em}
-.pq-notice{border-left:4px solid #d4a72c;background:#fff8c5;color:#1f2328;padding:8px 12px;margin:6px 0}
-.pq-error{border-left-color:#cf222e;background:#ffebe9}.pq-ok{border-left-color:#1a7f37;background:#dafbe1}
-.pq-summary{color:#57606a;font-size:.9em}#pq-cards{max-height:760px;overflow-y:auto}.pq-tree details{margin-left:14px}.pq-tree summary{cursor:pointer}
-"""
-
-
-# --------------------------------------------------------------------------- UI
-
-
-class WebUI:
-    """The Gradio handlers (plain methods, testable without a browser) and the Blocks that wire them."""
-
-    GENERATORS = [("摘录（最快）", "extractive"), ("本地模型 llama", "llama"), ("OpenAI 兼容接口", "openai")]
-
-    def __init__(self, service: Service, *, default_generator: str = "extractive", guard: ChangeGuard | None = None) -> None:
-        self.service = service
-        self.default_generator = default_generator
-        self.guard = guard or ChangeGuard()
-
-    # ---- choices -------------------------------------------------------------------------
-    def doc_choices(self, everything: str | None = None) -> list[tuple[str, str]]:
-        """(label, doc_id) for every document, optionally after an "all documents" entry with value ""."""
-        docs = [(f"{d.meta.region or d.meta.doc_id} ·《{d.meta.title}》", d.meta.doc_id) for d in self.service.documents()]
-        return ([(everything, "")] if everything else []) + docs
-
-    def unit_choices(self, everything: str | None = None) -> list[tuple[str, str]]:
-        """(label with counts, unit) for every responsible unit."""
-        units = [(f"{u.name}（牵头 {u.lead} / 合计 {u.total}）", u.name) for u in self.service.departments()]
-        return ([(everything, "")] if everything else []) + units
-
-    # ---- 问答 ------------------------------------------------------------------------------
-    def chat(self, question: str, transcript: list[dict], history: list[str], doc: str | None,
-             department: str | None, generator: str | None) -> Iterator[tuple]:
-        """Stream one answer: yields (chat messages, cards HTML, Markdown export, transcript, history, box text)."""
-        question = question or ""
-        shown = question.strip()
-        shown = shown if len(shown) <= 300 else shown[:300] + f"…（共 {len(shown)} 字）"
-        messages = list(transcript or []) + [{"role": "user", "content": plain(shown) or "（空问题）"},
-                                             {"role": "assistant", "content": "*正在检索条款…*"}]
-        waiting = "<p class='pq-summary'>正在检索…</p>"
-        yield messages, waiting, "", messages, history, ""
-        answer, tokens = None, ""
-        try:
-            for event in self.service.stream(question, history=history or [], generator=generator, doc=doc,
-                                             department=department):
-                if event.kind == "status":
-                    messages[-1] = {"role": "assistant", "content": f"*{plain(event.text)}*"}
-                elif event.kind == "token":
-                    tokens += event.text
-                    messages[-1] = {"role": "assistant", "content": plain(tokens)}
-                elif event.answer is not None:
-                    answer = event.answer
-                    continue
-                yield messages, waiting, "", messages, history, ""
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a message; the app keeps serving
-            text = friendly(exc)
-            messages[-1] = {"role": "assistant", "content": "⚠️ " + plain(text)}
-            yield messages, notice(text, "error"), "", messages, history, question
-            return
-        if answer is None:
-            return
-        messages[-1] = {"role": "assistant", "content": answer_bubble(answer)}
-        history = (list(history or []) + [question.strip()])[-10:]
-        yield messages, answer_cards(answer), answer_markdown(answer), messages, history, ""
-
-    # ---- 部门职责 / 政策匹配 ---------------------------------------------------------------
-    def department_view(self, name: str | None) -> str:
-        """Every provision of one unit, grouped by document, as cards."""
-        if not name:
-            return "<p class='pq-summary'>请选择一个责任单位。</p>"
-        try:
-            view = self.service.department(name)
-        except Exception as exc:  # noqa: BLE001
-            return notice(friendly(exc), "error")
-        parts = [f"<h3>{esc(view.name)}：共 {view.total} 项（牵头 {view.lead} 项），涉及 {len(view.groups)} 份文件</h3>"]
-        for _, title, items in view.groups:
-            parts.append(f"<h4>《{esc(title)}》 {len(items)} 项</h4>")
-            parts += [card(c, esc(c.text), badge="牵头" if view.name in c.lead else "参与") for c in items]
-        return "".join(parts)
-
-    def match(self, kinds: list[str] | None, needs: list[str] | None, place: str | None) -> str:
-        """政策匹配: matching clauses with their source, the matched words marked, and counts."""
-        try:
-            result = self.service.eligibility(kinds or [], place or None, needs or [])
-        except Exception as exc:  # noqa: BLE001
-            return notice(friendly(exc), "error")
-        if not result.items:
-            return notice("没有找到同时符合所选主体和需求的条款，可减少勾选项或换一个地区再试。")
-        titles = {d.meta.doc_id: d.meta.title for d in self.service.documents()}
-        parts = [f"<h3>共 {len(result.items)} 条相关条款，来自 {len(result.documents)} 份文件</h3>"]
-        for doc_id in result.documents:
-            items = [i for i in result.items if i.clause.doc_id == doc_id]
-            parts.append(f"<h4>《{esc(titles.get(doc_id, doc_id))}》 {len(items)} 条</h4>")
-            parts += [card(i.clause, highlight(i.clause.text, i.terms, every=True),
-                           badge=" · ".join(i.kinds + i.needs)) for i in items]
-        return "".join(parts)
-
-    # ---- 文档库 ----------------------------------------------------------------------------
-    def table(self) -> list[list]:
-        """One row per document: id, title, clauses, region, date, issuer, file, format."""
-        return [[d.meta.doc_id, d.meta.title, d.clauses, d.meta.region, d.meta.date, d.meta.issuer, d.meta.source,
-                 d.format] for d in self.service.documents()]
-
-    def tree(self, doc_id: str | None) -> str:
-        """A document's outline as nested <details>; each clause opens to its text."""
-        if not doc_id:
-            return "<p class='pq-summary'>选择一份文档查看其条款结构。</p>"
-        info = next((d for d in self.service.documents() if d.meta.doc_id == doc_id), None)
-        if info is None:
-            return notice(f"文档库中没有“{doc_id}”", "error")
-        text = {c.id: c.text for c in self.service.clauses(doc_id)}
-
-        def node(n: TreeNode) -> str:
-            inner = "".join(node(child) for child in n.children)
-            body = f"<div class='pq-text'>{esc(text.get(n.clause_id, ''))}</div>" if n.clause_id else ""
-            label = esc(n.title) + (f" <small>{esc(n.clause_id)}</small>" if n.clause_id else "")
-            return f"<details><summary>{label}</summary>{body}{inner}</details>"
-        return (f"<div class='pq-tree'><h4>《{esc(info.meta.title)}》 {info.clauses} 条</h4>"
-                + "".join(node(n) for n in info.tree) + "</div>")
-
-    def upload_named(self, name: str, content: bytes, progress: Callable[..., object] | None = None,
-                     token: str = "", headers: Mapping[str, str] | None = None) -> str:
-        """Add one file to the corpus (if `token` and `headers` pass the guard); returns a status notice (HTML)."""
-        def tick(done: int, total: int) -> None:
-            if progress is not None:
-                progress(done / max(total, 1), desc=f"正在嵌入新条款 {done}/{total}")
-        try:
-            self.guard.check(token, headers)
-            change = self.service.upload(name, content, progress=tick)
-        except Exception as exc:  # noqa: BLE001
-            return notice(friendly(exc), "error")
-        return notice(change.message, "ok")
-
-    def upload(self, path: str | None, progress: Callable[..., object] | None = None, token: str = "",
-               headers: Mapping[str, str] | None = None) -> str:
-        """The gr.File handler: check the guard and the size before reading, then `upload_named`."""
-        if not path:
-            return notice("请先选择要上传的文件。")
-        file = Path(path)
-        try:
-            self.guard.check(token, headers)
-            self.service.check_upload(file.name, file.stat().st_size)
-        except Exception as exc:  # noqa: BLE001
-            return notice(friendly(exc), "error")
-        if progress is not None:
-            progress(0.0, desc="正在校验文件…")
-        return self.upload_named(file.name, file.read_bytes(), progress, token, headers)
-
-    def remove(self, doc_id: str | None, progress: Callable[..., object] | None = None, token: str = "",
-               headers: Mapping[str, str] | None = None) -> str:
-        """Delete a document from the corpus and the index (if the guard lets it); returns a notice (HTML)."""
-        if not doc_id:
-            return notice("请先选择要删除的文档。")
-        if progress is not None:
-            progress(0.0, desc="正在删除并更新索引…")
-        try:
-            self.guard.check(token, headers)
-            return notice(self.service.remove(doc_id).message, "ok")
-        except Exception as exc:  # noqa: BLE001
-            return notice(friendly(exc), "error")
-
-    def refresh(self) -> tuple:
-        """Fresh choices for every document and unit picker, and the document table."""
-        import gradio as gr
-
-        docs, units = self.doc_choices(), self.unit_choices()
-        return (self.table(), gr.update(choices=self.doc_choices("全部文档")), gr.update(choices=self.unit_choices("不限部门")),
-                gr.update(choices=units), gr.update(choices=self.doc_choices("全部地区")), gr.update(choices=docs),
-                gr.update(choices=docs, value=None))
-
-    # ---- layout ----------------------------------------------------------------------------
-    def blocks(self, max_file_mb: float) -> gr.Blocks:
-        """The four tabs, wired to the handlers above."""
-        import gradio as gr
-
-        from ingest.loaders import SUPPORTED
-        from qa.service import KINDS, NEEDS
-
-        with gr.Blocks(title="政策问答 · policyqa", analytics_enabled=False) as demo:
-            gr.Markdown("## 政策问答 · 每个回答都附原文条款")
-            transcript, history = gr.State([]), gr.State([])
-            with gr.Tabs():
-                with gr.Tab("问答", id="qa"):
-                    with gr.Row():
-                        with gr.Column(scale=3):
-                            chatbot = gr.Chatbot(label="对话", height=480, feedback_options=None, elem_id="pq-chat")
-                            question = gr.Textbox(label="问题（按 Enter 发送）", lines=1, max_lines=4,
-                                                  placeholder="例如：阳泉对科技型中小企业融资有哪些支持？", elem_id="pq-question")
-                            with gr.Row():
-                                send = gr.Button("发送", variant="primary", elem_id="pq-send")
-                                clear = gr.Button("清空对话")
-                            with gr.Row():
-                                doc = gr.Dropdown(self.doc_choices("全部文档"), value="", label="限定文档")
-                                dept = gr.Dropdown(self.unit_choices("不限部门"), value="", label="限定部门")
-                            gen = gr.Radio(self.GENERATORS, value=self.default_generator, label="生成方式")
-                        with gr.Column(scale=2):
-                            cards = gr.HTML("<p class='pq-summary'>提问后，这里显示回答所依据的条款原文。</p>",
-                                            elem_id="pq-cards")
-                            export = gr.Textbox(label="导出 Markdown（最近一个回答及其依据）", lines=6, max_lines=14,
-                                                buttons=["copy"], interactive=False, elem_id="pq-export")
-                with gr.Tab("部门职责", id="departments"):
-                    unit = gr.Dropdown(self.unit_choices(), value=None, label="责任单位", elem_id="pq-unit")
-                    unit_html = gr.HTML(elem_id="pq-unit-view")
-                with gr.Tab("政策匹配", id="match"):
-                    kinds = gr.CheckboxGroup(list(KINDS), label="主体类型", elem_id="pq-kinds")
-                    needs = gr.CheckboxGroup(list(NEEDS), label="需求", elem_id="pq-needs")
-                    place = gr.Dropdown(self.doc_choices("全部地区"), value="", label="地区 / 文件")
-                    go = gr.Button("匹配政策", variant="primary", elem_id="pq-go")
-                    match_html = gr.HTML(elem_id="pq-match")
-                with gr.Tab("文档库", id="library"):
-                    table = gr.Dataframe(self.table(), headers=["编号", "标题", "条款数", "地区", "日期", "发文机关", "文件", "格式"],
-                                         interactive=False, wrap=True)
-                    tree_doc = gr.Dropdown(self.doc_choices(), value=None, label="查看条款结构", elem_id="pq-tree-doc")
-                    tree_html = gr.HTML(elem_id="pq-tree")
-                    if not self.guard.enabled:
-                        gr.HTML(notice(self.guard.disabled_message, "error"))
-                    with gr.Row():
-                        file = gr.File(label=f"上传文档（{' '.join(SUPPORTED)}，不超过 {max_file_mb:g} MB）",
-                                       type="filepath", elem_id="pq-file")
-                        with gr.Column():
-                            token = gr.Textbox(label="管理口令（上传、删除时需要）", type="password", max_lines=1,
-                                               visible=self.guard.needs_token, elem_id="pq-token")
-                            upload = gr.Button("上传并更新索引", variant="primary", elem_id="pq-upload",
-                                               interactive=self.guard.enabled)
-                            gone = gr.Dropdown(self.doc_choices(), value=None, label="删除文档")
-                            remove = gr.Button("删除所选文档", variant="stop", interactive=self.guard.enabled)
-                    status = gr.HTML(elem_id="pq-upload-status")
-
-            outs = [chatbot, cards, export, transcript, history, question]
-            ins = [question, transcript, history, doc, dept, gen]
-            for trigger in (question.submit, send.click):
-                trigger(self.chat, ins, outs, concurrency_limit=16, show_progress="minimal")
-            reset = (lambda: ([], "", "", [], []), None, [chatbot, cards, export, transcript, history])
-            clear.click(*reset)
-            chatbot.clear(*reset)  # the chat's own bin icon forgets the history too
-            unit.change(self.department_view, unit, unit_html)
-            go.click(self.match, [kinds, needs, place], match_html)
-            tree_doc.change(self.tree, tree_doc, tree_html)
-            pickers = [table, doc, dept, unit, place, tree_doc, gone]
-
-            def on_upload(path: str | None, secret: str, request: gr.Request,
-                          progress: gr.Progress = gr.Progress()) -> tuple[str, None]:
-                return self.upload(path, progress, secret, request.headers), None  # clear the picker for the next file
-
-            def on_remove(doc_id: str | None, secret: str, request: gr.Request, progress: gr.Progress = gr.Progress()) -> str:
-                return self.remove(doc_id, progress, secret, request.headers)
-
-            for handler in (on_upload, on_remove):
-                # Gradio finds gr.Request by type hint; ours are strings naming the lazily imported gr, which
-                # typing.get_type_hints cannot resolve, so give it the class itself.
-                handler.__annotations__ = {"request": gr.Request}
-
-            upload.click(on_upload, [file, token], [status, file]).then(self.refresh, None, pickers)
-            remove.click(on_remove, [gone, token], status).then(self.refresh, None, pickers)
-            demo.load(self.refresh, None, pickers)
-        return demo
-
-
 # --------------------------------------------------------------------------- entry points
 
 
 def create_app(settings: Settings, service: Service | None = None, *, ui: bool = True) -> FastAPI:
     """The FastAPI app (API, plus the UI mounted at / unless `ui=False`) over `service` or a new warmed-up one."""
     if service is None:
-        from qa.service import Service, TreeNode
+        from qa.service import Service
 
         service = Service.from_settings(settings).warm_up(generator=True)
     guard = ChangeGuard(settings.admin_token, settings.host)

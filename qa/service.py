@@ -1,10 +1,8 @@
 """One long-lived Service behind the web app: a warmed-up Retriever and Answerer, the corpus folder and its rules.
 
 What it adds to the library: the views the UI and API show (departments, documents with clause trees,
-政策匹配 eligibility), safe uploads and removals that rebuild the index incrementally, and a gate that
-bounds concurrent LLM generation. Trade-offs:
-- The gate wraps the generator seam, so only real generation waits; search, refusals, whole-list and
-  extractive answers never queue. A full queue fails at once with BusyError instead of piling up.
+政策匹配 eligibility from qa/eligibility.py), safe uploads and removals that rebuild the index
+incrementally, and generators behind the gate of qa/gate.py (bounded concurrent generation). Trade-offs:
 - An upload is validated (name, type, size, `load_text`, at least one clause) in a hidden staging file
   that the corpus scanner ignores; only a file that passes is linked into the corpus, never over
   another file. A failed build removes it again (a removal is restored), so the corpus and the index
@@ -14,8 +12,6 @@ bounds concurrent LLM generation. Trade-offs:
   with special tokens on, so such text could open a fake system turn.
 - After a build the new version is opened and verified before the loaded one is dropped, so a version
   that fails its checks never replaces a working index in memory.
-- Eligibility is keyword matching over clause text, with synonyms per kind and need: transparent and
-  complete (every matching clause is listed and counted) rather than ranked by similarity.
 """
 
 from __future__ import annotations
@@ -41,107 +37,25 @@ from index.store import doc_meta_to_json, open_index
 from ingest.corpus import load_document
 from ingest.departments import UnitCount, clauses_for_unit, resolve_unit, unit_counts
 from ingest.loaders import SUPPORTED
-from ingest.normalize import normalize
 from ingest.records import Clause, DocMeta, SearchResult
 from ingest.splitter import split_document
 from policyqa.errors import (
-    BusyError, IndexFolderError, IngestError, NotFoundError, PolicyQAError, QuestionError, UploadError,
+    IndexFolderError, IngestError, NotFoundError, PolicyQAError, QuestionError, UploadError,
     UploadTooLargeError,
 )
 from qa.answer import Answer
 from qa.chain import Answerer, Event
-from qa.generators import CONTROL_TOKEN, Generator, Message
+from qa.eligibility import Eligibility, match_clauses
+from qa.gate import GenerationGate, gated
+from qa.generators import CONTROL_TOKEN, Generator
 
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from policyqa.settings import Settings
 
-KINDS: dict[str, tuple[str, ...]] = {
-    "高新技术企业": ("高新技术企业", "高新企业", "高新区企业"),
-    "科技型中小企业": ("科技型中小企业", "科技型中小微企业", "科技型企业", "中小企业", "中小微企业", "小微企业",
-                  "科技小巨人", "初创企业", "创业企业"),
-    "国有企业": ("国有企业", "国企", "国有资本", "国有控股", "国有"),
-    "高校": ("高校", "高等学校", "高等院校", "大学", "院校"),
-    "科研院所": ("科研院所", "科研机构", "研究院", "研究所", "研发机构", "科研单位"),
-    "个人": ("个人", "科技人员", "科研人员", "创业者", "专业技术人员", "自然人"),
-    "团队": ("团队",),
-}
-NEEDS: dict[str, tuple[str, ...]] = {
-    "融资": ("融资", "贷款", "担保", "风险补偿", "基金", "信贷", "保险", "创投", "风险投资", "股权投资", "天使投资",
-           "科技金融", "金融", "质押", "授信", "贴息"),
-    "人才": ("人才", "引进", "培养", "团队", "专家", "院士", "博士", "引智"),
-    "研发投入": ("研发", "研究开发", "加计扣除", "R&D", "后补助", "创新券"),
-    "上市": ("上市", "挂牌", "新三板", "创业板", "科创板", "中小板", "股份制改造", "股改"),
-    "政府采购": ("政府采购", "首台", "首购", "订购", "首批次", "首版次"),
-    "知识产权": ("知识产权", "专利", "商标", "著作权", "版权"),
-}
 _MB = 1024 * 1024
 DOCX_UNPACKED_RATIO = 10  # a .docx may unpack to at most this many times max_file_mb (zip bombs)
-
-
-# --------------------------------------------------------------------------- generation gate
-
-
-class GenerationGate:
-    """At most `limit` generations at once and `queue` more waiting; anyone beyond gets BusyError at once."""
-
-    def __init__(self, limit: int = 1, queue: int = 2, wait_s: float = 300.0) -> None:
-        if limit < 1 or queue < 0:
-            raise ValueError(f"GenerationGate: need limit >= 1 and queue >= 0, got {limit} and {queue}")
-        self.limit, self.queue, self.wait_s = limit, queue, wait_s
-        self._slots = threading.BoundedSemaphore(limit)
-        self._lock = threading.Lock()
-        self.pending = 0  # running + waiting
-
-    @contextmanager
-    def slot(self) -> Iterator[None]:
-        """Hold one generation slot for the duration of the block."""
-        busy = BusyError(f"服务繁忙：已有 {self.limit} 个回答正在生成、{self.queue} 个在排队，请稍后再试，"
-                         "或改用“摘录”(extractive) 方式立即回答 (generation queue is full)")
-        with self._lock:
-            if self.pending >= self.limit + self.queue:
-                raise busy
-            self.pending += 1
-        try:
-            if not self._slots.acquire(timeout=self.wait_s):
-                raise busy
-            try:
-                yield
-            finally:
-                self._slots.release()
-        finally:
-            with self._lock:
-                self.pending -= 1
-
-
-class GatedGenerator:
-    """A Generator that holds a gate slot while it generates; the inner one is created on first use."""
-
-    def __init__(self, factory: Callable[[], Generator], gate: GenerationGate, name: str) -> None:
-        self._factory, self._gate, self.name = factory, gate, name
-        self._inner: Generator | None = None
-
-    def _get(self) -> Generator:
-        if self._inner is None:
-            self._inner = self._factory()
-            self.name = self._inner.name
-        return self._inner
-
-    def generate(self, messages: Sequence[Message], *, max_tokens: int = 512) -> str:
-        """The inner generator's reply, once a slot is free."""
-        with self._gate.slot():
-            return self._get().generate(messages, max_tokens=max_tokens)
-
-    def stream(self, messages: Sequence[Message], *, max_tokens: int = 512) -> Iterator[str]:
-        """The inner generator's stream, holding the slot until it ends."""
-        with self._gate.slot():
-            yield from self._get().stream(messages, max_tokens=max_tokens)
-
-
-def gated(factories: Mapping[str, Callable[[], Generator]], gate: GenerationGate) -> dict[str, Callable[[], Generator]]:
-    """Generator factories whose generators share `gate`."""
-    return {name: (lambda f=f, n=name: GatedGenerator(f, gate, n)) for name, f in factories.items()}
 
 
 # --------------------------------------------------------------------------- records
@@ -198,40 +112,6 @@ class DepartmentView:
             {"doc_id": doc_id, "doc_title": title,
              "clauses": [dict(c.to_json(), role="lead" if self.name in c.lead else "shared") for c in items]}
             for doc_id, title, items in self.groups]}
-
-
-@dataclass(frozen=True)
-class EligibleClause:
-    """A clause that matches the chosen kinds and needs, with the words that matched."""
-
-    clause: Clause
-    kinds: tuple[str, ...]
-    needs: tuple[str, ...]
-    terms: tuple[str, ...]
-
-    def to_json(self) -> dict:
-        """Clause JSON plus matched kinds, needs and terms."""
-        return dict(self.clause.to_json(), kinds=list(self.kinds), needs=list(self.needs), terms=list(self.terms))
-
-
-@dataclass(frozen=True)
-class Eligibility:
-    """The clauses that match an eligibility query, in document order."""
-
-    kinds: tuple[str, ...]
-    needs: tuple[str, ...]
-    doc_ids: tuple[str, ...]  # the place's documents; empty means every document
-    items: tuple[EligibleClause, ...]
-
-    @property
-    def documents(self) -> list[str]:
-        """Ids of the documents the matches come from, in order."""
-        return list(dict.fromkeys(i.clause.doc_id for i in self.items))
-
-    def to_json(self) -> dict:
-        """{count, documents, kinds, needs, clauses}."""
-        return {"count": len(self.items), "documents": self.documents, "kinds": list(self.kinds),
-                "needs": list(self.needs), "clauses": [i.to_json() for i in self.items]}
 
 
 @dataclass(frozen=True)
@@ -308,29 +188,6 @@ def clause_tree(clauses: Sequence[Clause]) -> tuple[TreeNode, ...]:
     def freeze(node: dict) -> tuple[TreeNode, ...]:
         return tuple(TreeNode(title, cid, freeze(child)) for (title, cid), child in node.items())
     return freeze(root)
-
-
-def match_clauses(clauses: Sequence[Clause], kinds: Sequence[str], needs: Sequence[str],
-                  doc_ids: Sequence[str] = ()) -> tuple[EligibleClause, ...]:
-    """Clauses mentioning any chosen kind (or synonym) AND any chosen need keyword, within `doc_ids` if given."""
-    unknown = [k for k in kinds if k not in KINDS] + [n for n in needs if n not in NEEDS]
-    if unknown:
-        raise PolicyQAError(f"未知的选项：{'、'.join(unknown)}；可选主体：{'、'.join(KINDS)}；可选需求：{'、'.join(NEEDS)}")
-    if not kinds and not needs:
-        raise PolicyQAError("请至少选择一种主体类型或一项需求 (choose at least one kind or need)")
-    out = []
-    for c in clauses:
-        if doc_ids and c.doc_id not in doc_ids:
-            continue
-        text = normalize(c.text)
-        got_kinds = [k for k in kinds if any(w in text for w in KINDS[k])]
-        got_needs = [n for n in needs if any(w in text for w in NEEDS[n])]
-        if (kinds and not got_kinds) or (needs and not got_needs):
-            continue
-        words = [w for k in got_kinds for w in KINDS[k]] + [w for n in got_needs for w in NEEDS[n]]
-        terms = tuple(dict.fromkeys(w for w in words if w in text))
-        out.append(EligibleClause(c, tuple(got_kinds), tuple(got_needs), terms))
-    return tuple(out)
 
 
 # --------------------------------------------------------------------------- the service

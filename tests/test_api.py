@@ -13,12 +13,16 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from app import WebUI, create_app, esc, highlight
+from app import create_app
+from policyqa.webui import WebUI, esc, highlight
 from conftest import hashing_settings, make_service
 from ingest.departments import clauses_for_unit
 from policyqa.errors import BusyError
 from qa.generators import ScriptedGenerator
-from qa.service import KINDS, NEEDS, GenerationGate, NotFoundError, Service, UploadError, safe_filename
+from policyqa.errors import NotFoundError, UploadError
+from qa.eligibility import KINDS, NEEDS
+from qa.gate import GenerationGate
+from qa.service import Service, safe_filename
 
 GENERATE_Q = "阳泉如何支持科技型中小企业融资？"  # answered by generation (not a list, not refused)
 SCRIPT = "<script>alert('x')</script>科技型中小企业贷款有什么支持？"

@@ -13,7 +13,7 @@ import pytest
 from app import _status
 from eval.bench_load import Cell, Sample, check_host, classify, client_loop, comparison, table
 from policyqa.errors import BusyError
-from qa.service import GenerationGate
+from qa.gate import GenerationGate
 
 
 def _gate_busy_message() -> str:

@@ -20,12 +20,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from app import ChangeGuard, WebUI, create_app
+from app import create_app
+from policyqa.guard import ChangeGuard
+from policyqa.webui import WebUI
 from conftest import ROOT, hashing_settings, make_service
 from index.store import CURRENT
 from qa.generators import ScriptedGenerator
 from qa.prompts import PromptLibrary
-from qa.service import UploadError
 
 LOCAL = "http://127.0.0.1:7860"  # the TestClient's Host header: a same-machine request
 CLAIM = "所有企业均可获得1000万元补贴"
@@ -480,7 +481,7 @@ def test_serving_beyond_localhost_logs_whether_changes_are_protected(monkeypatch
 
 
 def test_is_loopback():
-    from app import is_loopback
+    from policyqa.guard import is_loopback
 
     assert all(map(is_loopback, ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost", "LOCALHOST"]))
     assert not any(map(is_loopback, ["0.0.0.0", "::", "", "192.168.0.1", "localhost.evil.example", "example.com"]))
