@@ -22,6 +22,7 @@ from typing import Callable, Iterator, Mapping
 from langchain_core.runnables import RunnableGenerator, RunnableLambda
 
 from index.routing import place_names, route
+from ingest.normalize import normalize
 from index.search import Retriever, check_question
 from ingest.records import Hit
 from policyqa.errors import GeneratorError, PolicyQAError
@@ -109,6 +110,7 @@ class Answerer:
         self._generators: dict[str, Generator] = {}
         self._generators_lock = threading.Lock()
         self._policy: RefusalPolicy | None = None
+        self._places: dict[str, set[str]] | None = None
         self._prepare = RunnableLambda(self._rewrite) | RunnableLambda(self._retrieve) | RunnableLambda(self._plan)
         self._tokens = RunnableGenerator(self._generate_tokens)
 
@@ -164,6 +166,7 @@ class Answerer:
         """Re-read the index after the corpus changed (documents known to refusal rules included)."""
         self.retriever.reload()
         self._policy = None
+        self._places = None
 
     def ask(self, question: str, **kwargs) -> Answer:
         """Answer without streaming."""
@@ -304,7 +307,7 @@ class Answerer:
                               related=tuple(turn.hits[:3]), generator=turn.generator, checked="model declined",
                               prompt_hash=self._prompt_hash())
             return self._extractive(turn, checked=f"fell back to extractive: {turn.generator} declined but the clauses match")
-        text, ungrounded = self._ground(text, texts, turn.standalone)
+        text, ungrounded = self._ground(text, texts, turn.standalone, hits)
         text, numbers = parse_citations(text, len(hits))
         # Figures the user stated are premises, not claims (a false premise is refused earlier).
         premise = f"\n{turn.standalone}"
@@ -318,8 +321,9 @@ class Answerer:
         return Answer(question=turn.question, text=kept, citations=self._citations(turn, kept, kept_numbers, hits),
                       generator=turn.generator, checked=checked, prompt_hash=self._prompt_hash())
 
-    def _ground(self, text: str, texts: list[str], question: str) -> tuple[str, list[str]]:
-        """Attribute unmarked sentences to their best clause; drop sentences the clauses do not carry."""
+    def _ground(self, text: str, texts: list[str], question: str, hits: list[Hit]) -> tuple[str, list[str]]:
+        """Attribute unmarked sentences to their best clause; drop sentences the clauses do not carry,
+        and sentences that name a place or document none of their clauses comes from or mentions."""
         out, dropped = [], []
         for sentence in split_sentences(text):
             cited = [int(n) for n in re.findall(r"\[(\d+)\]", sentence)]
@@ -330,12 +334,41 @@ class Answerer:
                 score = max(support(body, texts[n - 1], question) for n in cited)
             else:
                 best, score = best_clause(body, texts, question)
+                cited = [best + 1]
                 sentence = body.rstrip("。；;") + f"[{best + 1}]。"
             if score < 0.5:
                 dropped.append(f"'{body[:20]}' is not in the cited clause")
                 continue
+            if stray := self._stray_place(body, [hits[n - 1] for n in cited]):
+                dropped.append(f"'{body[:20]}' names {stray}, which its clause is not from")
+                continue
             out.append(sentence)
         return "".join(out), dropped
+
+    def _stray_place(self, sentence: str, cited: list[Hit]) -> str:
+        """A place or document name in `sentence` that belongs to none of the cited clauses' documents
+        and is not in their text ("朔州的规定是…[2]" where [2] is 阳泉's clause), or ""."""
+        if self._places is None:
+            places: dict[str, set[str]] = {}
+            for doc_id, meta in self.retriever.data.documents.items():
+                for name in place_names(meta):
+                    places.setdefault(normalize(name), set()).add(doc_id)
+            self._places = places
+        s = normalize(sentence)
+        docs = {h.clause.doc_id for h in cited}
+        texts = "".join(normalize(h.clause.text) for h in cited)
+        taken = [False] * len(s)
+        for name in sorted(self._places, key=len, reverse=True):  # longest names first: 阳泉市 before 阳泉
+            start = s.find(name)
+            while start >= 0:
+                span = range(start, start + len(name))
+                if not any(taken[i] for i in span):
+                    for i in span:
+                        taken[i] = True
+                    if not self._places[name] & docs and name not in texts:
+                        return name
+                start = s.find(name, start + 1)
+        return ""
 
     def _with_sources(self, text: str, numbers: list[int], hits: list[Hit], turn: _Turn) -> tuple[str, list[int]]:
         """The generated answer, followed by the source wording a reader needs to trust it: the whole

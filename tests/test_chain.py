@@ -206,3 +206,14 @@ def test_generated_comparison_quotes_every_named_document(retriever):
     assert "7000万元" in answer.text and "12850万元" in answer.text
     assert len({c.clause.doc_id for c in answer.citations}) == 2
     assert all(f"[{c.n}]" in answer.text for c in answer.citations)
+
+
+def test_sentence_naming_a_place_its_clause_is_not_from_is_dropped(retriever):
+    """Every word of "阳泉…2.5%以上[1]" is in 朔州's clause except the place: the fact is attributed
+    to the wrong city, so the sentence goes (here the only one: the answer falls back to quotes)."""
+    wrong = _answerer(retriever, scripted=ScriptedGenerator(["阳泉到2020年R&D经费占GDP比重达到2.5%以上[1]。"])).ask(Q_RD)
+    assert wrong.checked.startswith("fell back to extractive") and "阳泉" in wrong.checked
+    assert "阳泉到2020年" not in wrong.text and "2.5%" in wrong.text
+    mixed = ScriptedGenerator(["朔州到2020年R&D经费占GDP比重达到2.5%以上[1]。阳泉的目标也是2.5%以上[1]。"])
+    kept = _answerer(retriever, scripted=mixed).ask(Q_RD)
+    assert kept.checked.startswith("dropped 1") and "阳泉" not in kept.text and "朔州到2020年" in kept.text
