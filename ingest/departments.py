@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import partial
 
 from ingest.normalize import normalize
 
@@ -52,11 +53,12 @@ class Tag:
     departments: tuple[str, ...]
 
 
-def canonical(name: str) -> str:
-    """Normalise one unit name: widths, spaces, a trailing 等部门/等单位, known aliases."""
+def canonical(name: str, *, aliases: bool = True) -> str:
+    """Normalise one unit name: widths, spaces, a trailing 等部门/等单位, known aliases (unless `aliases`
+    is False: the name as the document writes it)."""
     name = re.sub(r"\s+", "", normalize(name)).strip("、,;:")
     name = re.sub(r"(等部门|等单位|等)$", "", name)
-    return ALIASES.get(name, name)
+    return ALIASES.get(name, name) if aliases else name
 
 
 def looks_like_unit(name: str) -> bool:
@@ -72,10 +74,11 @@ def _is_name(piece: str, strict: bool) -> bool:
     return 2 <= len(piece) <= 24 and not re.search(r"[。；;:《》\d]", piece)
 
 
-def split_units(text: str, *, strict: bool = False) -> list[str] | None:
+def split_units(text: str, *, strict: bool = False, aliases: bool = True) -> list[str] | None:
     """Split a unit list on 、/,; rejoin '各县' + '区人民政府'; None if an item is not a unit name.
 
-    `strict` is for bare lists, where only the shape of the names shows that this is a tag.
+    `strict` is for bare lists, where only the shape of the names shows that this is a tag; `aliases`
+    False keeps each name as written.
     """
     pieces = [p.strip() for p in _SEP.split(text) if p.strip()]
     units: list[str] = []
@@ -93,28 +96,32 @@ def split_units(text: str, *, strict: bool = False) -> list[str] | None:
             piece = stem + piece
         if not _is_name(piece, strict):
             return None
-        units.append(canonical(piece))
+        units.append(canonical(piece, aliases=aliases))
     if carry or not units:
         return None
     return list(dict.fromkeys(units))
 
 
-def parse_tag(content: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
-    """Classify the inside of one parenthesis; return (lead, departments) or None if not a tag."""
+def parse_tag(content: str, *, aliases: bool = True) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """Classify the inside of one parenthesis (or a whole tag, parentheses included); return (lead,
+    departments) or None if not a tag. Names are canonical, or as written when `aliases` is False."""
     body = re.sub(r"\s+", "", normalize(content))
+    if body[:1] == "(" and body[-1:] == ")":
+        body = body[1:-1]
+    split = partial(split_units, aliases=aliases)
     lead: list[str] | None
     rest: list[str] | None = []
     m = re.fullmatch(r"牵头单位[:：](.+)", body)
     if m:
-        lead = split_units(m.group(1))
+        lead = split(m.group(1))
     elif m := re.fullmatch(r"(.+?)牵头[,，;](.+?)(?:等部门|等单位)?(?:分工|配合)?负责", body):
-        lead, rest = split_units(m.group(1)), split_units(m.group(2))
+        lead, rest = split(m.group(1)), split(m.group(2))
     elif m := re.fullmatch(r"(.+?)牵头(?:负责)?", body):
-        lead = split_units(m.group(1))
+        lead = split(m.group(1))
     elif m := re.fullmatch(r"(.+?)(?:等部门|等单位)?(?:分工|配合|共同)负责", body):
-        lead, rest = [], split_units(m.group(1))
+        lead, rest = [], split(m.group(1))
     else:
-        lead, rest = [], split_units(body, strict=True)
+        lead, rest = [], split(body, strict=True)
     if lead is None or rest is None or not (lead or rest):
         return None
     return tuple(lead), tuple(dict.fromkeys(lead + rest))

@@ -22,8 +22,9 @@ from typing import Callable, Iterator, Mapping
 from langchain_core.runnables import RunnableGenerator, RunnableLambda
 
 from index.routing import place_names, route
-from ingest.normalize import normalize
 from index.search import Retriever, check_question
+from ingest.departments import parse_tag
+from ingest.normalize import normalize
 from ingest.records import Hit
 from policyqa.errors import GeneratorError, PolicyQAError
 from qa.answer import Answer, Citation
@@ -42,7 +43,6 @@ _HEADING = re.compile(r"[(（]?[一二三四五六七八九十\d]+[)）、.]?[^�
 _MARKERS = re.compile(r"\[\d+\]")
 _YES_NO_QUESTION = re.compile(r"能不能|可不可以|是否|能否|可否|有没有|会不会|是不是|行不行|算不算|吗[？?]?\s*$")
 _BARE_YES_NO = re.compile(r"^\s*(?:可以|不可以|能|不能|是的|是|不是|会|不会|有|没有)(?:\[\d+\])*[。，,！!]?")
-_TAG_LABEL = re.compile(r"^[(（]|[)）]$|牵头单位[:：]|责任单位[:：]|分工负责|牵头|负责")
 _MODEL_DECLINED = re.compile(r"没有找到相关|未找到相关|没有相关规定|无法回答|没有提及|未提及|没有明确")
 
 
@@ -92,6 +92,11 @@ class _Turn:
     started: float = 0.0
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def exact(self) -> bool:
+        """The search found the clause the question names by number (it is the first hit)."""
+        return any(n.startswith("clause number") for n in self.notes)
+
 
 class Answerer:
     """Answers questions from one index with cited clauses; generators are created on first use."""
@@ -110,7 +115,7 @@ class Answerer:
         self._generators: dict[str, Generator] = {}
         self._generators_lock = threading.Lock()
         self._policy: RefusalPolicy | None = None
-        self._places: dict[str, set[str]] | None = None
+        self._places: tuple[set[str], dict[str, set[str]]] | None = None
         self._prepare = RunnableLambda(self._rewrite) | RunnableLambda(self._retrieve) | RunnableLambda(self._plan)
         self._tokens = RunnableGenerator(self._generate_tokens)
 
@@ -189,8 +194,7 @@ class Answerer:
         result = self.retriever.search(turn.standalone, k=self.k, doc=turn.doc, department=turn.department)
         turn.hits = list(result.hits)
         turn.notes += list(result.notes)
-        docs = self.retriever.data.documents
-        places = {n for m in docs.values() for n in place_names(m)}
+        places, _ = self.places
         turn.terms = [t for t in self.retriever.tokenizer.tokens(turn.standalone) if t not in places]
         turn.timings["retrieve"] = (time.perf_counter() - t0) * 1000
         return turn
@@ -199,16 +203,14 @@ class Answerer:
         data = self.retriever.data
         r = route(turn.standalone, data.documents, self.retriever.units)
         doc_ids = turn.doc_ids = self.retriever.resolve_docs(turn.doc) or list(r.doc_ids)
-        places = {n for m in data.documents.values() for n in place_names(m)}
-        plan = plan_listing(turn.standalone, list(r.departments), doc_ids, turn.terms, places)
+        plan = plan_listing(turn.standalone, list(r.departments), doc_ids, turn.terms, self.places[0])
         if plan:
             items = list_clauses(plan, data.clauses, doc_ids or None)
             if items:
                 turn.answer = self._listing(turn, plan, items)
                 turn.plan = "list"
                 return turn
-        exact = any(n.startswith("clause number") for n in turn.notes)
-        refusal = self.policy.decide(turn.standalone, turn.terms, turn.hits, exact=exact)
+        refusal = self.policy.decide(turn.standalone, turn.terms, turn.hits, exact=turn.exact)
         if refusal:
             turn.answer = Answer(question=turn.question, text=refusal.message, refused=True,
                                  related=tuple(turn.hits[:3]), generator=turn.generator)
@@ -231,6 +233,20 @@ class Answerer:
         if self._policy is None:
             self._policy = RefusalPolicy(self.retriever.data.documents)
         return self._policy
+
+    @property
+    def places(self) -> tuple[set[str], dict[str, set[str]]]:
+        """Names users call the loaded documents by (places, aliases, titles), and each name in normal
+        form → the documents it names, longest names first; built once per loaded index."""
+        if self._places is None:
+            names: set[str] = set()
+            docs: dict[str, set[str]] = {}
+            for doc_id, meta in self.retriever.data.documents.items():
+                for name in place_names(meta):
+                    names.add(name)
+                    docs.setdefault(normalize(name), set()).add(doc_id)
+            self._places = names, {n: docs[n] for n in sorted(docs, key=len, reverse=True)}
+        return self._places
 
     def _context(self, hit: Hit, terms: list[str]) -> str:
         """A clause cut to its most relevant sentences (in text order), after a short label (place and
@@ -280,8 +296,7 @@ class Answerer:
         return tuple(cites)
 
     def _extractive(self, turn: _Turn, checked: str = "not needed") -> Answer:
-        exact = any(n.startswith("clause number") for n in turn.notes)
-        text, cited = extractive_answer(turn.standalone, turn.terms, turn.hits, exact=exact, docs=turn.doc_ids)
+        text, cited = extractive_answer(turn.standalone, turn.terms, turn.hits, exact=turn.exact, docs=turn.doc_ids)
         if not cited:
             return Answer(question=turn.question, text="现有文件中没有找到能回答这个问题的句子。", refused=True,
                           related=tuple(turn.hits[:3]), generator="extractive", checked=checked)
@@ -348,24 +363,19 @@ class Answerer:
     def _stray_place(self, sentence: str, cited: list[Hit]) -> str:
         """A place or document name in `sentence` that belongs to none of the cited clauses' documents
         and is not in their text ("朔州的规定是…[2]" where [2] is 阳泉's clause), or ""."""
-        if self._places is None:
-            places: dict[str, set[str]] = {}
-            for doc_id, meta in self.retriever.data.documents.items():
-                for name in place_names(meta):
-                    places.setdefault(normalize(name), set()).add(doc_id)
-            self._places = places
+        _, places = self.places
         s = normalize(sentence)
         docs = {h.clause.doc_id for h in cited}
         texts = "".join(normalize(h.clause.text) for h in cited)
         taken = [False] * len(s)
-        for name in sorted(self._places, key=len, reverse=True):  # longest names first: 阳泉市 before 阳泉
+        for name, named_docs in places.items():  # longest names first: 阳泉市 before 阳泉
             start = s.find(name)
             while start >= 0:
                 span = range(start, start + len(name))
                 if not any(taken[i] for i in span):
                     for i in span:
                         taken[i] = True
-                    if not self._places[name] & docs and name not in texts:
+                    if not named_docs & docs and name not in texts:
                         return name
                 start = s.find(name, start + 1)
         return ""
@@ -377,16 +387,15 @@ class Answerer:
         each cited clause when the answer is too short to stand alone ("可以[1]"). Returns the text and
         the clause numbers it now cites."""
         numbers = list(numbers)
-        exact = any(n.startswith("clause number") for n in turn.notes)
         extra: list[str] = []
-        if exact:
-            extra.append("原文：" + clause_quote(hits[0], 1).split("：", 1)[1])
+        if turn.exact:
+            extra.append("原文：" + clause_quote(hits[0], 1, source=False))
             numbers.append(1)
         if ASKS_RESPONSIBILITY.search(turn.standalone):
             for n in sorted(set(numbers)):
-                c = hits[n - 1].clause
-                named = [u for t in c.tags for u in re.split(r"[、，,；;]", _TAG_LABEL.sub("", t)) if u]
-                if named and not all(u in text for u in named):
+                written = [parse_tag(t, aliases=False) for t in hits[n - 1].clause.tags]
+                named = [u for tag in written if tag for u in tag[1]]
+                if named and not all(u in normalize(text) for u in named):
                     extra.append(responsibility_line(hits[n - 1], n))
         if len({h.clause.doc_id for h in hits}) > 1 and len(turn.doc_ids) > 1:
             for n, hit in enumerate(hits, start=1):

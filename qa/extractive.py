@@ -74,11 +74,13 @@ def responsibility_line(hit: Hit, n: int) -> str:
     return f"《{c.doc_title}》{c.path_text}：{line}{f'（原文标注{raw}）' if raw else ''}[{n}]。"
 
 
-def clause_quote(hit: Hit, n: int, limit: int = 300) -> str:
-    """The whole clause quoted (for questions that name a clause number)."""
+def clause_quote(hit: Hit, n: int, limit: int = 300, *, source: bool = True) -> str:
+    """The whole clause quoted (for questions that name a clause number), after its document and path
+    unless `source` is False."""
     c = hit.clause
     body = " ".join(c.text.split())
-    return f"《{c.doc_title}》{c.path_text}：“{body[:limit]}{'…' if len(body) > limit else ''}”[{n}]"
+    quote = f"“{body[:limit]}{'…' if len(body) > limit else ''}”[{n}]"
+    return f"《{c.doc_title}》{c.path_text}：{quote}" if source else quote
 
 
 RANK_WEIGHT = (1.0, 0.8, 0.65)  # how far a lower-ranked clause's better sentence may outweigh retrieval order
@@ -109,12 +111,11 @@ def extractive_answer(question: str, terms: list[str], hits: list[Hit], *, exact
     duties = bool(ASKS_RESPONSIBILITY.search(question))
     groups = [[i for i, h in enumerate(hits) if h.clause.doc_id == d] for d in docs] if len(docs) > 1 else []
     chosen = [best_clause(question, terms, hits, rows, duties=duties) for rows in groups if rows]
-    chosen = [i for i in chosen if i is not None] or [best_clause(question, terms, hits, list(range(len(hits))), duties=duties)]
+    if not any(i is not None for i in chosen):
+        chosen = [best_clause(question, terms, hits, list(range(len(hits))), duties=duties)]
     lines: list[str] = []
     cited: list[int] = []
-    for i in chosen:
-        if i is None:
-            continue
+    for i in (i for i in chosen if i is not None):
         cited.append(i)
         n = len(cited)
         if duties and (line := responsibility_line(hits[i], n)):

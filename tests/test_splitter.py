@@ -7,7 +7,7 @@ import re
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ingest.departments import find_tags
+from ingest.departments import find_tags, parse_tag
 from ingest.records import DocMeta, Document
 from ingest.splitter import find_markers, split_document
 from ingest.normalize import normalize
@@ -183,3 +183,12 @@ def test_property_partition_on_generated_documents(lines, sep):
     assert len({c.id for c in clauses}) == len(clauses)
     assert all(len(c.text) <= 120 for c in clauses)
     assert [c.id for c in split_document(doc, limit=120)] == [c.id for c in clauses]
+
+
+def test_tag_units_canonical_or_as_written():
+    """The same parser gives canonical names (for the department views) or the names as the document
+    writes them (what an answer must show a reader)."""
+    tag = "（牵头单位：市委组织部、市人力资源社会保障局）"
+    assert parse_tag(tag) == (("市委组织部", "市人社局"), ("市委组织部", "市人社局"))
+    assert parse_tag(tag, aliases=False) == (("市委组织部", "市人力资源社会保障局"),) * 2
+    assert parse_tag("市科技局牵头，市财政局等部门分工负责", aliases=False) == (("市科技局",), ("市科技局", "市财政局"))
