@@ -74,26 +74,22 @@ class SentenceTransformerEmbedder:
         return kind if kind in prompts else None
 
     def embed_passages(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
-        """Encode passages in batches sorted by length (less padding), each distinct text once;
+        """Encode passages in batches of similar token count, each distinct text once;
         `progress(n)` after each batch."""
         model = self._load()
-        unique = list(dict.fromkeys(texts))
-        order = sorted(range(len(unique)), key=lambda i: len(unique[i]))
-        vectors = np.zeros((len(unique), self.dimension), dtype=np.float32)
         prompt = self._prompt("passage") or self._prompt("document")
-        step = self.batch_size * 4
-        for start in range(0, len(order), step):
-            idx = order[start : start + step]
-            vectors[idx] = model.encode([unique[i] for i in idx], batch_size=self.batch_size, prompt_name=prompt,
-                                        normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
-            if progress:
-                progress(len(idx))
-        if len(texts) == len(unique):
-            return vectors
-        if progress:
-            progress(len(texts) - len(unique))  # repeated texts reuse the first one's vector
-        row = {text: n for n, text in enumerate(unique)}
-        return vectors[[row[t] for t in texts]]
+        prefix = (getattr(model, "prompts", None) or {}).get(prompt, "") if prompt else ""
+        limit = getattr(model, "max_seq_length", None) or 512
+
+        def counts(batch: list[str]) -> list[int]:
+            ids = model.tokenizer([prefix + t for t in batch], truncation=True, max_length=limit)["input_ids"]
+            return [len(i) for i in ids]
+
+        def encode(batch: list[str]) -> np.ndarray:
+            return model.encode(batch, batch_size=len(batch), prompt_name=prompt, normalize_embeddings=True,
+                                convert_to_numpy=True, show_progress_bar=False)
+
+        return encode_by_length(texts, counts, encode, self.batch_size, self.dimension, progress)
 
     def embed_query(self, text: str) -> np.ndarray:
         """Encode one question with the model's query prompt."""
@@ -101,6 +97,29 @@ class SentenceTransformerEmbedder:
         vec = model.encode([text], prompt_name=self._prompt("query"), normalize_embeddings=True,
                            convert_to_numpy=True, show_progress_bar=False)
         return vec[0].astype(np.float32)
+
+
+def encode_by_length(texts: Sequence[str], counts: Callable[[list[str]], list[int]],
+                     encode: Callable[[list[str]], np.ndarray], batch_size: int, dimension: int,
+                     progress: Callable[[int], None] | None = None) -> np.ndarray:
+    """Vectors for `texts` in their order, encoding each distinct text once in batches of texts with
+    similar token counts (`counts`). sentence-transformers sorts by characters, which for text mixing
+    Chinese, digits and Latin letters left ~19% of a batch as padding on the laws corpus; by tokens ~3%."""
+    unique = list(dict.fromkeys(texts))
+    vectors = np.zeros((len(unique), dimension), dtype=np.float32)
+    tokens = counts(unique) if unique else []
+    order = sorted(range(len(unique)), key=tokens.__getitem__)
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        vectors[idx] = encode([unique[i] for i in idx])
+        if progress:
+            progress(len(idx))
+    if len(texts) == len(unique):
+        return vectors
+    if progress:
+        progress(len(texts) - len(unique))  # repeated texts reuse the first one's vector
+    row = {text: n for n, text in enumerate(unique)}
+    return vectors[[row[t] for t in texts]]
 
 
 class HashingEmbedder:
@@ -145,9 +164,14 @@ def quantized(model):
 
 def make_embedder(name: str, *, batch_size: int = 16) -> Embedder:
     """The embedder a settings value names: `hashing-bigram-N`, or a sentence-transformers model name or
-    folder, optionally ending in `+int8` for the quantised fast path."""
+    folder, optionally ending in `+int8` (int8 Linear layers in torch) or, for a local folder,
+    `+onnx-int8` (ONNX Runtime with int8 matrix products: the fast path for large corpora)."""
+    from index.onnx_embedder import ONNX_INT8, OnnxEmbedder
+
     if name.startswith("hashing-bigram-"):
         return HashingEmbedder(int(name.rsplit("-", 1)[1]))
+    if name.endswith(ONNX_INT8):
+        return OnnxEmbedder(name.removesuffix(ONNX_INT8), batch_size=batch_size)
     if name.endswith(INT8):
         return SentenceTransformerEmbedder(name.removesuffix(INT8), batch_size=batch_size, int8=True)
     return SentenceTransformerEmbedder(name, batch_size=batch_size)
@@ -155,7 +179,7 @@ def make_embedder(name: str, *, batch_size: int = 16) -> Embedder:
 
 def model_fingerprint(name: str) -> str:
     """A short stable description of a model for the index manifest (folder build hash if local)."""
-    build = Path(name.removesuffix(INT8)) / "policyqa_build.json"
+    build = Path(name.split("+", 1)[0]) / "policyqa_build.json"
     if build.is_file():
         return hashlib.sha256(build.read_bytes()).hexdigest()[:16]
     return ""
