@@ -2,18 +2,20 @@
 
 Unpacks ../shared/data/laws.tar.gz to a temporary folder, parses every file outside DLC/ (~65k
 articles), and for each size (whole documents drawn in a fixed shuffled order until the clause count
-is reached) builds a fresh index with the scale path (`--model`, default the e5 folder with int8
-Linear layers), then measures in the same child process: parse and
+is reached) builds a fresh index with the scale path (`--model`, default the e5 folder through ONNX
+Runtime with int8 matrix products), then measures in the same child process: parse and
 embed throughput (clauses/s), index size on disk, peak memory (resident set of the build process), and warm
 search latency p50/p95 for hybrid, dense and bm25 over sampled questions.
 
 Embedding speed is compared side by side on one fixed sample of clause texts: LangChain's default
-`FAISS.from_documents` with `HuggingFaceEmbeddings` (the naive build), our fp32 path (one process,
-batches sorted by length: "before") and the scale path ("after"). The naive build runs on the whole
-corpus only where it fits `--baseline-max` clauses; larger sizes show its sampled rate.
+`FAISS.from_documents` with `HuggingFaceEmbeddings` (the naive build), our fp32 path ("before") and the
+scale path ("after"), each in a fresh process, `--rounds` times in turn; the table shows the median
+(the machine is shared, so single runs vary by ±15%). The naive build runs on the whole corpus only
+where it fits `--baseline-max` clauses; larger sizes show its sampled rate.
 
-Writes eval/reports/bench.md (table) and eval/reports/bench.png (latency and build time against size).
-Run: `.venv/bin/python -m eval.bench [--sizes 1000,10000,all] [--sample 1500]`.
+Writes eval/reports/bench.md (table) and eval/reports/bench.png (latency and build time against size);
+`--speed-only` writes just the embedding comparison to eval/reports/speed.md.
+Run: `.venv/bin/python -m eval.bench [--sizes 1000,10000,all] [--sample 1500] [--rounds 3] [--speed-only]`.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import random
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -197,13 +200,20 @@ def table(rows: list[dict], speed: dict, sample: int) -> str:
             f"| {r['index_mb']:.1f} | {r['peak_mb']:,.0f} | {lat['hybrid'][0]:.1f} / {lat['hybrid'][1]:.1f} "
             f"| {lat['dense'][0]:.1f} / {lat['dense'][1]:.1f} | {lat['bm25'][0]:.1f} / {lat['bm25'][1]:.1f} "
             f"| {lc_build} | {lc_search} |")
+    return "\n".join(lines + ["", speed_table(speed, sample)])
+
+
+def speed_table(speed: dict, sample: int) -> str:
+    """The embedding comparison on one sample: median clauses/s per path and each round's figure."""
     naive = speed["naive"]["rate"]
-    lines += ["", f"Embedding speed on one fixed sample of {sample:,} clause texts (same model, same machine, same run):", "",
-              "| path | clauses/s | vs naive LangChain |", "|---|---|---|"]
+    lines = [f"Embedding speed on one fixed sample of {sample:,} clause texts (same model, same machine, same run; "
+             f"median of {len(speed['naive']['rates'])} rounds, each path in a fresh process per round):", "",
+             "| path | clauses/s (median) | each round | vs naive LangChain |", "|---|---|---|---|"]
     for key, label in (("naive", "LangChain FAISS.from_documents + HuggingFaceEmbeddings (naive)"),
-                       ("before", "policyqa fp32, one process, batches sorted by length (before)"),
-                       ("after", "policyqa scale path: int8 Linear layers, sorted batches (after)")):
-        lines.append(f"| {label} | {speed[key]['rate']:.1f} | {speed[key]['rate'] / naive:.2f}x |")
+                       ("before", "policyqa fp32 sentence-transformers, batches by token count (before)"),
+                       ("after", "policyqa scale path: ONNX Runtime int8, batches by token count (after)")):
+        rounds = ", ".join(f"{r:.1f}" for r in speed[key]["rates"])
+        lines.append(f"| {label} | {speed[key]['rate']:.1f} | {rounds} | {speed[key]['rate'] / naive:.2f}x |")
     lines.append(f"\nAfter / before: {speed['after']['rate'] / speed['before']['rate']:.2f}x.")
     return "\n".join(lines)
 
@@ -234,11 +244,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--archive", type=Path, default=DEFAULT_ARCHIVE)
     parser.add_argument("--sizes", default="1000,10000,all", help="clause counts, comma-separated; all = every file outside DLC/")
-    parser.add_argument("--model", default=str(E5) + "+int8", help="the scale path's embedding model")
+    parser.add_argument("--model", default=str(E5) + "+onnx-int8", help="the scale path's embedding model")
     parser.add_argument("--fp32", default=str(E5), help="the naive and 'before' model")
     parser.add_argument("--sample", type=int, default=1500, help="clauses in the embedding-speed comparison")
     parser.add_argument("--baseline-max", type=int, default=2000, help="largest size the naive build runs whole")
     parser.add_argument("--questions", type=int, default=60)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the embedding-speed comparison (median)")
+    parser.add_argument("--speed-only", action="store_true", help="only the embedding comparison (speed.md)")
     parser.add_argument("--out", type=Path, default=REPORTS)
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -266,10 +278,11 @@ def main(argv: list[str] | None = None) -> int:
         documents = [(Path(metas[d].source), n) for d, n in counts.items()]
         texts = [passage_text(c, metas[c.doc_id]) for c in loaded.clauses]
         sample = random.Random(3).sample(texts, min(args.sample, len(texts)))
-        speed = {"naive": in_child("langchain", {"texts": sample, "model": args.fp32}, tmp),
-                 "before": in_child("embed", {"texts": sample, "model": args.fp32}, tmp),
-                 "after": in_child("embed", {"texts": sample, "model": args.model}, tmp)}
-        print(json.dumps({k: round(v["rate"], 1) for k, v in speed.items()}), flush=True)
+        speed = measure_speed(sample, args, tmp)
+        if args.speed_only:
+            report = write_speed(args.out, speed, len(sample), args)
+            print(report)
+            return 0
         rows = []
         for size in args.sizes.split(","):
             chosen = select(documents, None if size == "all" else int(size))
@@ -292,11 +305,35 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def measure_speed(sample: list[str], args, tmp: Path) -> dict:
+    """Clauses/s of the naive, before and after paths on `sample`, in turn for `args.rounds` rounds."""
+    jobs = {"naive": ("langchain", args.fp32), "before": ("embed", args.fp32), "after": ("embed", args.model)}
+    speed = {key: {"rates": []} for key in jobs}
+    for _ in range(args.rounds):
+        for key, (kind, model) in jobs.items():
+            speed[key]["rates"].append(in_child(kind, {"texts": sample, "model": model}, tmp)["rate"])
+        print(json.dumps({k: [round(r, 1) for r in v["rates"]] for k, v in speed.items()}), flush=True)
+    for value in speed.values():
+        value["rate"] = statistics.median(value["rates"])
+    return speed
+
+
+def write_speed(out: Path, speed: dict, sample: int, args) -> str:
+    """speed.md and speed.json in `out`: the embedding comparison alone; returns the Markdown."""
+    out.mkdir(parents=True, exist_ok=True)
+    report = (f"# Embedding speed (laws outside DLC/)\n\n{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores. "
+              f"Regenerate: `.venv/bin/python -m eval.bench --speed-only --rounds {args.rounds}`.\n\n"
+              + speed_table(speed, sample) + "\n")
+    (out / "speed.md").write_text(report, encoding="utf-8")
+    (out / "speed.json").write_text(json.dumps(speed, indent=1), encoding="utf-8")
+    return report
+
+
 def write_report(out: Path, rows: list[dict], speed: dict, sample: int, args) -> str:
     """bench.md (table), bench.json (raw numbers) and bench.png (plot) in `out`; returns the Markdown."""
     out.mkdir(parents=True, exist_ok=True)
     header = (f"# Scale benchmark (laws outside DLC/)\n\n{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, "
-              f"scale path `{Path(args.model).name}` (torch threads: both cores). Regenerate: "
+              f"scale path `{Path(args.model).name}` (both cores). Regenerate: "
               f"`.venv/bin/python -m eval.bench --sizes {args.sizes}`.\n\n")
     report = header + table(rows, speed, sample) + "\n"
     (out / "bench.md").write_text(report, encoding="utf-8")
