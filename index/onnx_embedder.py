@@ -27,14 +27,14 @@ ONNX_INT8 = "+onnx-int8"  # suffix of an embedding model folder: run it through 
 EXPORT = Path("onnx") / "model_int8.onnx"
 
 
-def _read_json(path: Path) -> dict:
+def _read_json(path: Path) -> dict | list:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
 def check_folder(folder: Path) -> dict:
     """What the ONNX path needs from a sentence-transformers folder (encoder folder, prompts, length
     limit), or a message naming what does not fit."""
-    modules = _read_json(folder / "modules.json") if (folder / "modules.json").is_file() else []
+    modules = _read_json(folder / "modules.json") or []
     paths = {m.get("type", "").rsplit(".", 1)[-1]: m.get("path", "") for m in modules}
     encoder = folder / paths.get("Transformer", "")
     if not (encoder / "config.json").is_file():

@@ -392,10 +392,11 @@ class Answerer:
             extra.append("原文：" + clause_quote(hits[0], 1, source=False))
             numbers.append(1)
         if ASKS_RESPONSIBILITY.search(turn.standalone):
+            answered = normalize(text)
             for n in sorted(set(numbers)):
                 written = [parse_tag(t, aliases=False) for t in hits[n - 1].clause.tags]
                 named = [u for tag in written if tag for u in tag[1]]
-                if named and not all(u in normalize(text) for u in named):
+                if named and not all(u in answered for u in named):
                     extra.append(responsibility_line(hits[n - 1], n))
         if len({h.clause.doc_id for h in hits}) > 1 and len(turn.doc_ids) > 1:
             for n, hit in enumerate(hits, start=1):

@@ -102,19 +102,19 @@ def test_onnx_path_refuses_what_it_cannot_serve(tiny_folder, tmp_path, monkeypat
     with pytest.raises(ModelMissingError, match="plain mean pooling"):
         OnnxEmbedder(str(cls)).embed_query("x")
 
-    readonly = tmp_path / "readonly"
-    shutil.copytree(tiny_folder, readonly, ignore=shutil.ignore_patterns("onnx"))
+    unwritable = tmp_path / "unwritable"
+    shutil.copytree(tiny_folder, unwritable, ignore=shutil.ignore_patterns("onnx"))
 
     def disk_full(*_):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(onnx_embedder, "export_int8", disk_full)
     with pytest.raises(ModelMissingError, match="No space left.*writable"):
-        OnnxEmbedder(str(readonly)).embed_query("x")
-    (readonly / EXPORT).parent.mkdir()
-    (readonly / EXPORT).write_bytes(b"not an onnx file")
+        OnnxEmbedder(str(unwritable)).embed_query("x")
+    (unwritable / EXPORT).parent.mkdir()
+    (unwritable / EXPORT).write_bytes(b"not an onnx file")
     with pytest.raises(ModelMissingError, match="delete it"):
-        OnnxEmbedder(str(readonly)).embed_query("x")
+        OnnxEmbedder(str(unwritable)).embed_query("x")
 
 
 def test_fingerprint_ignores_the_path_suffix(tmp_path):
