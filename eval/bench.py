@@ -7,10 +7,12 @@ Runtime with int8 matrix products), then measures in the same child process: par
 embed throughput (clauses/s), index size on disk, peak memory (resident set of the build process), and warm
 search latency p50/p95 for hybrid, dense and bm25 over sampled questions.
 
-Embedding speed is compared side by side on one fixed sample of clause texts: LangChain's default
-`FAISS.from_documents` with `HuggingFaceEmbeddings` (the naive build), our fp32 path ("before") and the
-scale path ("after"), each in a fresh process, `--rounds` times in turn; the table shows the median
-(the machine is shared, so single runs vary by ±15%). The naive build runs on the whole corpus only
+Embedding speed is compared side by side on one fixed sample of clauses: LangChain's default
+`FAISS.from_documents` with `HuggingFaceEmbeddings` over one "context\nclause" text each (the naive
+build), our fp32 path ("before"), the ONNX int8 path on the same joint texts, and the scale path
+("after": ONNX int8, clause and context embedded apart, each distinct context once; see
+index/build.py `clause_vectors`), each in a fresh process, `--rounds` times in turn; the table shows
+the median (the machine is shared, so single runs vary by ±15%). The naive build runs on the whole corpus only
 where it fits `--baseline-max` clauses; larger sizes show its sampled rate.
 
 Writes eval/reports/bench.md (table) and eval/reports/bench.png (latency and build time against size);
@@ -140,16 +142,18 @@ def child_langchain(texts: list[str], model: str) -> dict:
             "search_p50": percentile(times, 50)}
 
 
-def child_embed(texts: list[str], model: str) -> dict:
-    """Our embedder on `texts` (model loaded first, so the rate is encoding alone)."""
+def child_embed(parts: list[list[str]], model: str, joint: bool) -> dict:
+    """Our clause vectors for (context, clause) pairs, as the build makes them, or as one joint text
+    each when `joint` (model loaded first, so the rate is encoding alone)."""
+    from index.build import CONTEXT_WEIGHT, clause_vectors
     from index.embedder import make_embedder
 
     embedder = make_embedder(model, batch_size=32)
     embedder.embed_query("预热")
     t0 = time.perf_counter()
-    embedder.embed_passages(texts)
+    clause_vectors(embedder, [tuple(p) for p in parts], weight=None if joint else CONTEXT_WEIGHT)
     seconds = time.perf_counter() - t0
-    return {"n": len(texts), "seconds": seconds, "rate": len(texts) / seconds}
+    return {"n": len(parts), "seconds": seconds, "rate": len(parts) / seconds}
 
 
 def in_child(kind: str, payload: dict, tmp: Path) -> dict:
@@ -172,7 +176,7 @@ def run_child(job: Path) -> None:
     elif kind == "langchain":
         out = child_langchain(spec["texts"], spec["model"])
     else:
-        out = child_embed(spec["texts"], spec["model"])
+        out = child_embed(spec["parts"], spec["model"], spec["joint"])
     print(json.dumps(out))
 
 
@@ -206,12 +210,12 @@ def table(rows: list[dict], speed: dict, sample: int) -> str:
 def speed_table(speed: dict, sample: int) -> str:
     """The embedding comparison on one sample: median clauses/s per path and each round's figure."""
     naive = speed["naive"]["rate"]
-    lines = [f"Embedding speed on one fixed sample of {sample:,} clause texts (same model, same machine, same run; "
+    lines = [f"Embedding speed on one fixed sample of {sample:,} clauses (same model, same machine, same run; "
              f"median of {len(speed['naive']['rates'])} rounds, each path in a fresh process per round):", "",
              "| path | clauses/s (median) | each round | vs naive LangChain |", "|---|---|---|---|"]
-    for key, label in (("naive", "LangChain FAISS.from_documents + HuggingFaceEmbeddings (naive)"),
-                       ("before", "policyqa fp32 sentence-transformers, batches by token count (before)"),
-                       ("after", "policyqa scale path: ONNX Runtime int8, batches by token count (after)")):
+    for key, (label, *_) in SPEED_PATHS.items():
+        if key not in speed:
+            continue
         rounds = ", ".join(f"{r:.1f}" for r in speed[key]["rates"])
         lines.append(f"| {label} | {speed[key]['rate']:.1f} | {rounds} | {speed[key]['rate'] / naive:.2f}x |")
     lines.append(f"\nAfter / before: {speed['after']['rate'] / speed['before']['rate']:.2f}x.")
@@ -261,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Error: archive not found: {args.archive} (pass --archive PATH)", file=sys.stderr)
         return 1
     from ingest.corpus import load_corpus
-    from index.build import passage_text
+    from index.build import passage_parts
 
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -276,8 +280,9 @@ def main(argv: list[str] | None = None) -> int:
         for c in loaded.clauses:
             counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
         documents = [(Path(metas[d].source), n) for d, n in counts.items()]
-        texts = [passage_text(c, metas[c.doc_id]) for c in loaded.clauses]
-        sample = random.Random(3).sample(texts, min(args.sample, len(texts)))
+        parts = [passage_parts(c, metas[c.doc_id]) for c in loaded.clauses]
+        texts = [f"{context}\n{text}" for context, text in parts]  # what the naive build embeds
+        sample = random.Random(3).sample(parts, min(args.sample, len(parts)))
         speed = measure_speed(sample, args, tmp)
         if args.speed_only:
             report = write_speed(args.out, speed, len(sample), args)
@@ -305,13 +310,25 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def measure_speed(sample: list[str], args, tmp: Path) -> dict:
-    """Clauses/s of the naive, before and after paths on `sample`, in turn for `args.rounds` rounds."""
-    jobs = {"naive": ("langchain", args.fp32), "before": ("embed", args.fp32), "after": ("embed", args.model)}
-    speed = {key: {"rates": []} for key in jobs}
+SPEED_PATHS = {  # key: (label, child kind, --fp32 or --model, joint text)
+    "naive": ("LangChain FAISS.from_documents + HuggingFaceEmbeddings, one \"context\\nclause\" text each (naive)",
+              "langchain", "fp32", True),
+    "before": ("policyqa fp32 sentence-transformers, clause + context vectors (before)", "embed", "fp32", False),
+    "joint": ("policyqa ONNX Runtime int8, one \"context\\nclause\" text each", "embed", "model", True),
+    "after": ("policyqa scale path: ONNX Runtime int8, clause + context vectors (after)", "embed", "model", False),
+}
+
+
+def measure_speed(sample: list[tuple[str, str]], args, tmp: Path) -> dict:
+    """Clauses/s of each of SPEED_PATHS on `sample`, in turn for `args.rounds` rounds. Every path batches
+    by token count except the naive one (sentence-transformers sorts by characters)."""
+    speed = {key: {"rates": []} for key in SPEED_PATHS}
+    joint = [f"{context}\n{text}" for context, text in sample]
     for _ in range(args.rounds):
-        for key, (kind, model) in jobs.items():
-            speed[key]["rates"].append(in_child(kind, {"texts": sample, "model": model}, tmp)["rate"])
+        for key, (_, kind, which, as_joint) in SPEED_PATHS.items():
+            model = args.fp32 if which == "fp32" else args.model
+            payload = {"texts": joint} if kind == "langchain" else {"parts": sample, "joint": as_joint}
+            speed[key]["rates"].append(in_child(kind, {**payload, "model": model}, tmp)["rate"])
         print(json.dumps({k: [round(r, 1) for r in v["rates"]] for k, v in speed.items()}), flush=True)
     for value in speed.values():
         value["rate"] = statistics.median(value["rates"])

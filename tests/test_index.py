@@ -9,10 +9,11 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 
 from conftest import CORPUS, ROOT
-from index.build import BuildLockedError, _Lock, build_index
+from index.build import BuildLockedError, _Lock, build_index, clause_vectors, passage_parts
 from index.embedder import HashingEmbedder
 from index.search import Retriever
 from index.store import current_version, open_index
@@ -54,7 +55,9 @@ def test_editing_one_document_embeds_only_its_clauses(built):
     county = [c for c in data.clauses if c.doc_id == "county-innovation"]
     assert report.changed == ["county-innovation"]
     assert sorted(report.unchanged) == ["shuozhou-2014", "xinzhou-2021", "yangquan-2017"]
-    assert report.embedded == embedder.passages_embedded == len(county)
+    contexts = {passage_parts(c, data.documents["county-innovation"])[0] for c in county}
+    assert report.embedded == len(county)
+    assert embedder.passages_embedded == len(county) + len(contexts)  # its clauses, and each context once
     assert any("定期报告落实情况" in c.text for c in county)
     assert report.clauses == first.clauses + 1
 
@@ -64,6 +67,37 @@ def test_unchanged_rebuild_embeds_nothing(built):
     embedder = HashingEmbedder()
     report = build_index(corpus, index_dir, embedder)
     assert embedder.passages_embedded == 0 and report.embedded == 0
+
+
+def test_clause_vectors_sum_the_clause_and_its_context_embedding_each_context_once():
+    embedder = HashingEmbedder()
+    parts = [("太原市 科技创新若干措施 一、企业", "（一）支持研发投入。"), ("太原市 科技创新若干措施 一、企业", "（二）培育高新技术企业。"),
+             ("", "附则")]
+    vectors = clause_vectors(embedder, parts, weight=0.7)
+    assert embedder.passages_embedded == 3 + 1  # three clauses, the shared context once, the empty one never
+    body, context = embedder.embed_query(parts[0][1]), embedder.embed_query(parts[0][0])
+    expected = (body + 0.7 * context) / np.linalg.norm(body + 0.7 * context)
+    assert np.allclose(vectors[0], expected, atol=1e-6)
+    assert np.allclose(vectors[2], embedder.embed_query("附则"), atol=1e-6)  # no context: the clause alone
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-6)
+    joint = clause_vectors(HashingEmbedder(), parts, weight=None)
+    assert np.allclose(joint[0], embedder.embed_query(parts[0][0] + "\n" + parts[0][1]), atol=1e-6)
+
+
+def test_passage_context_leaves_out_the_label_the_clause_starts_with(built):
+    data = open_index(built[1])
+    metas = data.documents
+    whole = next(c for c in data.clauses if c.path and c.text.startswith(c.path[-1]) and len(c.path) > 1)
+    context, text = passage_parts(whole, metas[whole.doc_id])
+    assert text == whole.text and whole.path[-2] in context and not context.endswith(whole.path[-1])
+    assert metas[whole.doc_id].title[:20] in context
+
+
+def test_changing_how_clause_vectors_are_made_rebuilds_every_clause(built):
+    corpus, index_dir, first = built
+    report = build_index(corpus, index_dir, HashingEmbedder(), context_weight=None)
+    assert report.embedded == first.clauses and not report.unchanged
+    assert open_index(index_dir).manifest["passage"] == {"context_weight": None}
 
 
 def test_deleting_a_document_removes_its_clauses(built):

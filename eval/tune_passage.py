@@ -1,0 +1,136 @@
+"""Compare ways of making clause vectors on a question file: hybrid and dense MRR / hit@k per setting.
+
+Each setting builds a fresh index of the corpus in a temporary folder with `build_index(...,
+context_weight=W)`: "joint" embeds one "context\\nclause" text per clause (the scheme before), a number
+W embeds clause and context apart and sums them with the context weighted W (0: the clause alone).
+Passage and query vectors are cached across settings, so each distinct text is embedded once.
+Writes the table to `--out` (default eval/reports/passage.md) with the number of tokens each
+setting embedded.
+
+`--laws N` uses a slice of the laws collection (../shared/data/laws.tar.gz, outside DLC/) as the
+corpus: every document holding a gold phrase, plus whole documents in eval/bench.py's fixed order
+until N clauses.
+
+Run: `.venv/bin/python -m eval.tune_passage eval/questions.jsonl [--corpus DIR] [--weights joint,0,0.5,0.7,1]`
+or `... eval/laws_questions.jsonl --laws 8000 --out eval/reports/passage_laws.md`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from eval.harness import evaluate, load_questions
+from index.build import build_index
+from index.embedder import make_embedder
+from index.search import Retriever
+from policyqa.settings import Settings
+
+
+PASSAGE_MD = Path("eval/reports/passage.md")
+
+
+class CachedEmbedder:
+    """Wraps an embedder; embeds each distinct passage and query once and counts passage tokens."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.name, self.dimension = inner, inner.name, inner.dimension
+        self.passages: dict[str, np.ndarray] = {}
+        self.queries: dict[str, np.ndarray] = {}
+        self.chars = 0  # characters of the passages the current setting asked for
+
+    def embed_passages(self, texts, progress=None):
+        """Vectors for `texts`, embedding only the ones not seen before."""
+        new = [t for t in dict.fromkeys(texts) if t not in self.passages]
+        if new:
+            self.passages.update(zip(new, self.inner.embed_passages(new)))
+        self.chars += sum(len(t) for t in dict.fromkeys(texts))
+        if progress:
+            progress(len(texts))
+        return np.stack([self.passages[t] for t in texts]) if texts else np.zeros((0, self.dimension), np.float32)
+
+    def embed_query(self, text):
+        """The inner embedder's vector, computed once per text."""
+        if text not in self.queries:
+            self.queries[text] = self.inner.embed_query(text)
+        return self.queries[text]
+
+
+def laws_slice(questions, size: int, into: Path) -> Path:
+    """The laws documents that hold a gold phrase, plus documents in the benchmark's order to `size` clauses."""
+    import shutil
+
+    from eval.bench import select, sized_corpus
+    from eval.bench_parse import DEFAULT_ARCHIVE, unpack
+    from ingest.corpus import load_corpus
+
+    root = unpack(DEFAULT_ARCHIVE, into / "laws")
+    shutil.rmtree(root / "DLC", ignore_errors=True)
+    loaded = load_corpus(root)
+    source = {d.meta.doc_id: Path(d.meta.source) for d in loaded.documents}
+    counts: dict[str, int] = {}
+    gold: set[Path] = set()
+    for c in loaded.clauses:
+        counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
+        if any(phrase in c.text for q in questions for phrase in q.gold):
+            gold.add(source[c.doc_id])
+    chosen = set(select([(source[d], n) for d, n in counts.items()], size)) | gold
+    return sized_corpus(root, sorted(chosen), into / "slice")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build one index per setting, evaluate hybrid and dense retrieval, print and write the table."""
+    settings = Settings()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("questions")
+    parser.add_argument("--corpus", default=str(settings.corpus_dir))
+    parser.add_argument("--laws", type=int, metavar="N", help="corpus: a slice of the laws collection (see above)")
+    parser.add_argument("--model", default=settings.embedding_model)
+    parser.add_argument("--weights", default="joint,0,0.5,0.7,0.85,1")
+    parser.add_argument("--k", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=PASSAGE_MD)
+    args = parser.parse_args(argv)
+    questions, problems = load_questions(Path(args.questions))
+    if not questions:
+        print(f"Error: no usable questions in {args.questions}", file=sys.stderr)
+        return 1
+    embedder = CachedEmbedder(make_embedder(args.model))
+    tmp_dir = tempfile.TemporaryDirectory()
+    corpus = laws_slice(questions, args.laws, Path(tmp_dir.name)) if args.laws else Path(args.corpus)
+    where = f"laws slice of {args.laws:,}+ clauses" if args.laws else f"`{args.corpus}`"
+    again = f" --laws {args.laws}" if args.laws else (f" --corpus {args.corpus}" if args.corpus != str(settings.corpus_dir) else "")
+    if args.model != settings.embedding_model:
+        model = Path(args.model)
+        again += f" --model {model.relative_to(Path.cwd()) if model.is_relative_to(Path.cwd()) else model}"
+    if args.out != PASSAGE_MD:
+        again += f" --out {args.out}"
+    lines = ["# Clause vectors: joint text vs clause + weighted context\n",
+             f"{time.strftime('%Y-%m-%d %H:%M')}; questions `{args.questions}` ({len(questions)}), corpus {where}, "
+             f"model `{Path(args.model).name}`. Regenerate: `.venv/bin/python -m eval.tune_passage {args.questions}{again}`.\n",
+             f"| setting | clauses | chars embedded | hybrid hit@1 | hybrid hit@{args.k} | hybrid MRR | dense hit@1 | dense hit@{args.k} | dense MRR |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    with tmp_dir, tempfile.TemporaryDirectory() as tmp:
+        for n, setting in enumerate(args.weights.split(",")):
+            weight = None if setting == "joint" else float(setting)
+            embedder.chars = 0
+            report = build_index(corpus, Path(tmp) / str(n), embedder, context_weight=weight)
+            retriever = Retriever(Path(tmp) / str(n), embedder)
+            cells = [setting if weight is not None else "joint text", f"{report.clauses:,}", f"{embedder.chars:,}"]
+            for mode in ("hybrid", "dense"):
+                run = evaluate(questions, lambda q: retriever.search(q, k=args.k, mode=mode), args.k, {}, problems)
+                s = run.summary
+                cells += [f"{s['hit@1']:.3f}", f"{s['hit@k']:.3f}", f"{s['mrr']:.3f}"]
+            lines.append("| " + " | ".join(cells) + " |")
+            print(lines[-1], flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
