@@ -4,7 +4,7 @@ A similarity threshold cannot do this here (off-topic and answerable questions s
 MODELS.md), so refusal rests on what the question names and what the clauses contain:
 - a place that no document covers ("大同市…" when the corpus is 阳泉/忻州/朔州);
 - content words of the question that appear in none of the retrieved clauses (coverage);
-- a money amount asked for ("多少元") when no retrieved clause states any amount.
+- a money amount asked for ("多少元") when no top clause states an amount next to a word of the question.
 Each rule returns a one-sentence reason; thresholds were set on the dev set's 15 unanswerable and
 99 answerable questions (`policyqa eval` reports refusal accuracy in both directions).
 """
@@ -31,6 +31,9 @@ _RATE_ASKED = re.compile(r"税率|比例|比重|百分之|费率|利率")  # ans
 _PERCENT = re.compile(r"\d\s*[%％]|百分之")
 _QUESTION_FIGURE = re.compile(r"(\d+(?:\.\d+)?)\s*(%|年|万元|亿元|元|家|个|项|件)")
 _MONEY = re.compile(r"\d+(?:\.\d+)?\s*(?:万元|亿元|元|万)")
+_DIGIT = re.compile(r"\d")
+_SENTENCE_END = re.compile(r"[。；;\n]")
+_PHRASE_END = re.compile(r"[。；;，,：:\n]")
 # Words that say what kind of answer is wanted, not what it is about.
 _GENERIC = set("""政策 文件 规定 要求 措施 方面 工作 什么 哪些 怎么 如何 多少 是否 可以 能否 有没有 有无 支持 扶持
 相关 具体 内容 情况 目标 任务 部门 单位 牵头 负责 哪个 哪家 怎样 为什么 需要 应该 关于 我们 公司 企业 现在 目前
@@ -115,22 +118,24 @@ class RefusalPolicy:
         asks_figure = bool(_FIGURE_ASKED.search(q))
         if score < self.min_coverage or (asks_figure and score < self.min_figure_coverage):
             return Refusal("coverage", f"现有文件中没有找到关于“{'、'.join(missing[:3])}”的规定。")
-        if _MONEY_ASKED.search(q) and not any(_MONEY.search(normalize(h.clause.text)) for h in hits[:2]):
+        if _MONEY_ASKED.search(q) and not self._number_near_terms(terms, hits[:2], number=_MONEY, within=_PHRASE_END):
             return Refusal("amount", "现有文件没有写明具体金额，无法回答这个数额。")
         figure = self.unstated_figure(question, hits)
         if figure:
             return Refusal("figure", f"现有文件中没有出现“{figure}”这一数字，无法回答。")
-        if asks_figure and not self._number_near_terms(terms, hits[:3], percent=bool(_RATE_ASKED.search(q))):
+        if asks_figure and not self._number_near_terms(terms, hits[:3], number=_PERCENT if _RATE_ASKED.search(q) else _DIGIT):
             return Refusal("no_number", "现有文件提到了相关内容，但没有给出具体数字。")
         return None
 
-    def _number_near_terms(self, terms: list[str], hits: list[Hit], *, percent: bool = False) -> bool:
-        """Whether some sentence of the hits mentions a content term of the question and a number (a
-        percentage when `percent`: a rate question is not answered by a count)."""
+    def _number_near_terms(self, terms: list[str], hits: list[Hit], *, number: re.Pattern,
+                           within: re.Pattern = _SENTENCE_END) -> bool:
+        """Whether some sentence (or, with `within=_PHRASE_END`, some phrase between commas) of the hits
+        mentions a content term of the question and matches `number` (a rate question wants a
+        percentage, not a count; an amount question an amount next to what it is for, not the
+        "100亿元" of an output target in the same sentence)."""
         content = [t for t in terms if t not in _GENERIC and len(t) >= 2]
-        number = _PERCENT if percent else re.compile(r"\d")
         for h in hits:
-            for sentence in re.split(r"[。；;\n]", normalize(h.clause.text)):
+            for sentence in within.split(normalize(h.clause.text)):
                 if number.search(sentence) and any(t in sentence for t in content):
                     return True
         return False

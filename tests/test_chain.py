@@ -217,3 +217,21 @@ def test_sentence_naming_a_place_its_clause_is_not_from_is_dropped(retriever):
     mixed = ScriptedGenerator(["朔州到2020年R&D经费占GDP比重达到2.5%以上[1]。阳泉的目标也是2.5%以上[1]。"])
     kept = _answerer(retriever, scripted=mixed).ask(Q_RD)
     assert kept.checked.startswith("dropped 1") and "阳泉" not in kept.text and "朔州到2020年" in kept.text
+
+
+def test_amount_question_is_refused_when_the_only_amount_is_for_something_else(retriever):
+    from dataclasses import replace
+
+    from ingest.records import Hit
+    from qa.refusal import RefusalPolicy
+
+    question = "阳泉对新认定的高新技术企业一次性奖励多少万元？"
+    terms = [t for t in retriever.tokenizer.tokens(question) if t != "阳泉"]  # as the chain passes them
+    target = next(c for c in retriever.data.clauses if c.doc_id == "yangquan-2017" and "100亿元" in c.text)
+    assert "高新技术企业" in target.text  # same sentence as the amount, but the amount is an output target
+    other = replace(target, text="对首次认定的企业一次性给予奖励。")  # on topic, no amount
+    policy = RefusalPolicy(retriever.data.documents)
+    refusal = policy.decide(question, terms, [Hit(target, 1.0, 1), Hit(other, 0.9, 2)])
+    assert refusal and refusal.rule == "amount"
+    stated = replace(other, text="对新认定的高新技术企业，给予一次性奖励10万元。")
+    assert policy.decide(question, terms, [Hit(stated, 1.0, 1), Hit(other, 0.9, 2)]) is None
