@@ -64,8 +64,9 @@ class BuildReport:
 # How a clause becomes its dense vector: the clause and its document context (region, title, headings)
 # are embedded apart and summed, the context weighted by CONTEXT_WEIGHT, then normalised. Contexts
 # repeat across a chapter, so each distinct one is embedded once: on the laws corpus this embeds 13%
-# fewer tokens than one "context + clause" text each (10,305 contexts for 70,014 clauses), with the same
-# retrieval on the dev set. The weight was chosen on the dev set (eval/reports/passage.md).
+# fewer tokens than one "context + clause" text each (10,305 contexts for 70,014 clauses). Retrieval is
+# the same on the seed dev set (hybrid) and better on a laws slice, where a long title in a joint text
+# crowds out the article; the weight was chosen on both (eval/reports/passage.md, passage_laws.md).
 CONTEXT_WEIGHT = 0.7
 
 
@@ -77,12 +78,6 @@ def passage_parts(clause: Clause, meta: DocMeta) -> tuple[str, str]:
         path.pop()
     context = " ".join([meta.region, meta.title, PATH_SEP.join(path)]).strip()
     return context[:90], clause.text
-
-
-def passage_text(clause: Clause, meta: DocMeta) -> str:
-    """Context and clause as one text: what a plain embedding pipeline would embed (eval/bench.py)."""
-    context, text = passage_parts(clause, meta)
-    return f"{context}\n{text}"
 
 
 def clause_vectors(embedder: Embedder, parts: Sequence[tuple[str, str]],
