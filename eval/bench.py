@@ -59,6 +59,20 @@ def select(documents: list[tuple[Path, int]], size: int | None, seed: int = 7) -
     return chosen
 
 
+def load_laws(archive: Path, into: Path):
+    """Unpack the archive into `into`, drop DLC/, parse the rest; returns the CorpusLoad and
+    (relative path, clause count) per document, the input of `select`."""
+    from ingest.corpus import load_corpus
+
+    root = unpack(archive, into)
+    shutil.rmtree(root / "DLC", ignore_errors=True)
+    loaded = load_corpus(root)
+    counts: dict[str, int] = {}
+    for c in loaded.clauses:
+        counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
+    return loaded, [(Path(d.meta.source), counts[d.meta.doc_id]) for d in loaded.documents if d.meta.doc_id in counts]
+
+
 def questions(texts: list[str], n: int, seed: int = 11) -> list[str]:
     """Fixed topic questions plus phrases cut from sampled clauses (what a user quoting a law types)."""
     rng = random.Random(seed)
@@ -214,8 +228,6 @@ def speed_table(speed: dict, sample: int) -> str:
              f"median of {len(speed['naive']['rates'])} rounds, each path in a fresh process per round):", "",
              "| path | clauses/s (median) | each round | vs naive LangChain |", "|---|---|---|---|"]
     for key, (label, *_) in SPEED_PATHS.items():
-        if key not in speed:
-            continue
         rounds = ", ".join(f"{r:.1f}" for r in speed[key]["rates"])
         lines.append(f"| {label} | {speed[key]['rate']:.1f} | {rounds} | {speed[key]['rate'] / naive:.2f}x |")
     lines.append(f"\nAfter / before: {speed['after']['rate'] / speed['before']['rate']:.2f}x.")
@@ -264,22 +276,16 @@ def main(argv: list[str] | None = None) -> int:
     if not args.archive.is_file():
         print(f"Error: archive not found: {args.archive} (pass --archive PATH)", file=sys.stderr)
         return 1
-    from ingest.corpus import load_corpus
     from index.build import passage_parts
 
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        root = unpack(args.archive, tmp / "laws")
-        shutil.rmtree(root / "DLC", ignore_errors=True)
+        root = tmp / "laws"
         t0 = time.perf_counter()
-        loaded = load_corpus(root)
+        loaded, documents = load_laws(args.archive, root)
         print(f"parsed {len(loaded.documents)} documents outside DLC/ into {len(loaded.clauses):,} clauses "
               f"in {time.perf_counter() - t0:.1f}s", flush=True)
-        counts: dict[str, int] = {}
         metas = {d.meta.doc_id: d.meta for d in loaded.documents}
-        for c in loaded.clauses:
-            counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
-        documents = [(Path(metas[d].source), n) for d, n in counts.items()]
         parts = [passage_parts(c, metas[c.doc_id]) for c in loaded.clauses]
         texts = [f"{context}\n{text}" for context, text in parts]  # what the naive build embeds
         sample = random.Random(3).sample(parts, min(args.sample, len(parts)))
@@ -296,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
                                      "questions": args.questions}, tmp)
             if row["clauses"] <= args.baseline_max:
                 chosen_set = set(chosen)
-                chosen_ids = {c for c in counts if Path(metas[c].source) in chosen_set}
+                chosen_ids = {d for d, m in metas.items() if Path(m.source) in chosen_set}
                 mine = [t for t, c in zip(texts, loaded.clauses) if c.doc_id in chosen_ids]
                 row["langchain"] = in_child("langchain", {"texts": mine, "model": args.fp32}, tmp)
                 row["naive_build_s"] = row["langchain"]["seconds"]

@@ -12,6 +12,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 from eval.harness import evaluate, load_questions
 from index.embedder import make_embedder
 from index.search import FusionWeights, Retriever
@@ -19,16 +21,35 @@ from policyqa.settings import Settings
 
 
 class CachedEmbedder:
-    """Wraps an embedder and remembers query vectors (passages are never embedded here)."""
+    """Wraps an embedder; embeds each distinct query and passage once (eval/tune_passage.py builds
+    several indexes of one corpus) and counts the characters of the passages asked for."""
 
     def __init__(self, inner) -> None:
-        self.inner, self.name, self._cache = inner, inner.name, {}
+        self.inner, self.name = inner, inner.name
+        self.passages: dict[str, np.ndarray] = {}
+        self.queries: dict[str, np.ndarray] = {}
+        self.chars = 0
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    def embed_passages(self, texts, progress=None):
+        """Vectors for `texts`, embedding only the ones not seen before."""
+        distinct = list(dict.fromkeys(texts))
+        new = [t for t in distinct if t not in self.passages]
+        if new:
+            self.passages.update(zip(new, self.inner.embed_passages(new)))
+        self.chars += sum(len(t) for t in distinct)
+        if progress:
+            progress(len(texts))
+        return np.stack([self.passages[t] for t in texts]) if texts else np.zeros((0, self.dimension), np.float32)
 
     def embed_query(self, text):
         """The inner embedder's vector, computed once per text."""
-        if text not in self._cache:
-            self._cache[text] = self.inner.embed_query(text)
-        return self._cache[text]
+        if text not in self.queries:
+            self.queries[text] = self.inner.embed_query(text)
+        return self.queries[text]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,7 +4,7 @@ Each setting builds a fresh index of the corpus in a temporary folder with `buil
 context_weight=W)`: "joint" embeds one "context\\nclause" text per clause (the scheme before), a number
 W embeds clause and context apart and sums them with the context weighted W (0: the clause alone).
 Passage and query vectors are cached across settings, so each distinct text is embedded once.
-Writes the table to `--out` (default eval/reports/passage.md) with the number of tokens each
+Writes the table to `--out` (default eval/reports/passage.md) with the number of characters each
 setting embedded.
 
 `--laws N` uses a slice of the laws collection (../shared/data/laws.tar.gz, outside DLC/) as the
@@ -23,64 +23,23 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 from eval.harness import evaluate, load_questions
+from eval.tune_fusion import CachedEmbedder
 from index.build import build_index
 from index.embedder import make_embedder
 from index.search import Retriever
 from policyqa.settings import Settings
 
 
-PASSAGE_MD = Path("eval/reports/passage.md")
-
-
-class CachedEmbedder:
-    """Wraps an embedder; embeds each distinct passage and query once and counts passage tokens."""
-
-    def __init__(self, inner) -> None:
-        self.inner, self.name, self.dimension = inner, inner.name, inner.dimension
-        self.passages: dict[str, np.ndarray] = {}
-        self.queries: dict[str, np.ndarray] = {}
-        self.chars = 0  # characters of the passages the current setting asked for
-
-    def embed_passages(self, texts, progress=None):
-        """Vectors for `texts`, embedding only the ones not seen before."""
-        new = [t for t in dict.fromkeys(texts) if t not in self.passages]
-        if new:
-            self.passages.update(zip(new, self.inner.embed_passages(new)))
-        self.chars += sum(len(t) for t in dict.fromkeys(texts))
-        if progress:
-            progress(len(texts))
-        return np.stack([self.passages[t] for t in texts]) if texts else np.zeros((0, self.dimension), np.float32)
-
-    def embed_query(self, text):
-        """The inner embedder's vector, computed once per text."""
-        if text not in self.queries:
-            self.queries[text] = self.inner.embed_query(text)
-        return self.queries[text]
-
-
 def laws_slice(questions, size: int, into: Path) -> Path:
     """The laws documents that hold a gold phrase, plus documents in the benchmark's order to `size` clauses."""
-    import shutil
+    from eval.bench import load_laws, select, sized_corpus
+    from eval.bench_parse import DEFAULT_ARCHIVE
 
-    from eval.bench import select, sized_corpus
-    from eval.bench_parse import DEFAULT_ARCHIVE, unpack
-    from ingest.corpus import load_corpus
-
-    root = unpack(DEFAULT_ARCHIVE, into / "laws")
-    shutil.rmtree(root / "DLC", ignore_errors=True)
-    loaded = load_corpus(root)
+    loaded, documents = load_laws(DEFAULT_ARCHIVE, into / "laws")
     source = {d.meta.doc_id: Path(d.meta.source) for d in loaded.documents}
-    counts: dict[str, int] = {}
-    gold: set[Path] = set()
-    for c in loaded.clauses:
-        counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
-        if any(phrase in c.text for q in questions for phrase in q.gold):
-            gold.add(source[c.doc_id])
-    chosen = set(select([(source[d], n) for d, n in counts.items()], size)) | gold
-    return sized_corpus(root, sorted(chosen), into / "slice")
+    gold = {source[c.doc_id] for c in loaded.clauses if any(p in c.text for q in questions for p in q.gold)}
+    return sized_corpus(into / "laws", sorted(set(select(documents, size)) | gold), into / "slice")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=settings.embedding_model)
     parser.add_argument("--weights", default="joint,0,0.5,0.7,0.85,1")
     parser.add_argument("--k", type=int, default=5)
-    parser.add_argument("--out", type=Path, default=PASSAGE_MD)
+    parser.add_argument("--out", type=Path, default=Path("eval/reports/passage.md"))
     args = parser.parse_args(argv)
     questions, problems = load_questions(Path(args.questions))
     if not questions:
@@ -102,16 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     embedder = CachedEmbedder(make_embedder(args.model))
     tmp_dir = tempfile.TemporaryDirectory()
     corpus = laws_slice(questions, args.laws, Path(tmp_dir.name)) if args.laws else Path(args.corpus)
-    where = f"laws slice of {args.laws:,}+ clauses" if args.laws else f"`{args.corpus}`"
-    again = f" --laws {args.laws}" if args.laws else (f" --corpus {args.corpus}" if args.corpus != str(settings.corpus_dir) else "")
-    if args.model != settings.embedding_model:
-        model = Path(args.model)
-        again += f" --model {model.relative_to(Path.cwd()) if model.is_relative_to(Path.cwd()) else model}"
-    if args.out != PASSAGE_MD:
-        again += f" --out {args.out}"
+    where = f"a laws slice of {args.laws:,}+ clauses" if args.laws else f"`{args.corpus}`"
+    again = " ".join(sys.argv[1:] if argv is None else argv)
     lines = ["# Clause vectors: joint text vs clause + weighted context\n",
              f"{time.strftime('%Y-%m-%d %H:%M')}; questions `{args.questions}` ({len(questions)}), corpus {where}, "
-             f"model `{Path(args.model).name}`. Regenerate: `.venv/bin/python -m eval.tune_passage {args.questions}{again}`.\n",
+             f"model `{Path(args.model).name}`. Regenerate: `.venv/bin/python -m eval.tune_passage {again}`.\n",
              f"| setting | clauses | chars embedded | hybrid hit@1 | hybrid hit@{args.k} | hybrid MRR | dense hit@1 | dense hit@{args.k} | dense MRR |",
              "|---|---|---|---|---|---|---|---|---|"]
     with tmp_dir, tempfile.TemporaryDirectory() as tmp:
