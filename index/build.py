@@ -173,9 +173,11 @@ def build_index(
     max_bytes: int = 20 * 1024 * 1024,
     progress: Callable[[int, int], None] | None = None,
     context_weight: float | None = CONTEXT_WEIGHT,
+    keep_versions: int = 0,
 ) -> BuildReport:
     """Bring `index_dir` up to date with `corpus`; `progress(done, total)` reports embedding;
-    `context_weight` is how clause vectors are made (see `clause_vectors`)."""
+    `context_weight` is how clause vectors are made (see `clause_vectors`); `keep_versions` older
+    versions stay on disk after publishing (for rollback)."""
     start = time.perf_counter()
     index_dir.mkdir(parents=True, exist_ok=True)
     with _Lock(index_dir):
@@ -276,7 +278,7 @@ def build_index(
         }
         try:
             version = _write_version(index_dir, manifest, clauses, tokens, matrix)
-            _publish_or_discard(index_dir, version)
+            _publish_or_discard(index_dir, version, keep_versions)
         except OSError as exc:
             raise IndexFolderError(
                 f"could not write the new index version in {index_dir}: {exc.strerror or exc}; free disk space "
@@ -289,10 +291,10 @@ def build_index(
         return report
 
 
-def _publish_or_discard(index_dir: Path, version: Path) -> None:
+def _publish_or_discard(index_dir: Path, version: Path, keep: int = 0) -> None:
     """`publish`; if the pointer could not be moved to `version`, remove it so no stray versions pile up."""
     try:
-        publish(index_dir, version)
+        publish(index_dir, version, keep=keep)
     except BaseException:
         try:
             live = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
@@ -308,7 +310,8 @@ def _write_version(index_dir: Path, manifest: dict, clauses: list[Clause], token
     """Write a complete version folder; on any failure remove it and re-raise (the live one stays)."""
     import faiss
 
-    version = index_dir / f"v-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
+    now = time.time()  # names sort by build time (to the millisecond), which `publish(keep=…)` relies on
+    version = index_dir / f"v-{time.strftime('%Y%m%dT%H%M%S', time.localtime(now))}.{int(now * 1000) % 1000:03d}-{secrets.token_hex(3)}"
     try:
         version.mkdir()
         write_jsonl(version / "clauses.jsonl", (c.to_record() for c in clauses))

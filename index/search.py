@@ -9,7 +9,6 @@ unrelated scales; the method and weights were chosen on the dev set (see FusionW
 from __future__ import annotations
 
 import re
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,8 @@ import numpy as np
 from index.embedder import Embedder
 from index.lexical import Tokenizer
 from index.routing import Route, route
-from index.store import IndexData, open_index
+from index.snapshot import Snapshot, SnapshotHolder
+from index.store import IndexData
 from ingest.departments import resolve_unit
 from ingest.normalize import normalize
 from ingest.records import Hit, SearchResult
@@ -59,7 +59,10 @@ def check_question(question: str, max_chars: int = 1000) -> str:
 
 
 class Retriever:
-    """Searches one index folder; loads the index and the embedding model once, on first use."""
+    """Searches one index folder; loads the index and the embedding model once, on first use.
+
+    Every search reads one `Snapshot` (index/snapshot.py) from start to end: pass `snapshot=` to
+    make several calls (routing, search, answer checks) read the same version."""
 
     def __init__(self, index_dir: Path, embedder: Embedder, *, weights: FusionWeights = FusionWeights(),
                  max_question_chars: int = 1000) -> None:
@@ -67,83 +70,75 @@ class Retriever:
         self.embedder = embedder
         self.weights = weights
         self.max_question_chars = max_question_chars
-        self._data: IndexData | None = None
-        self._tokenizer: Tokenizer | None = None
-        self._lock = threading.Lock()
+        self.holder = SnapshotHolder(self.index_dir, embedder.name)
 
     def warm_up(self) -> "Retriever":
         """Load the index, the tokenizer and the model now rather than on the first question."""
-        data = self.data
-        self.tokenizer.tokens("预热")
-        if data.clauses:
+        snap = self.snapshot()
+        if snap.clauses:
             self.embedder.embed_query("预热")
         return self
 
+    def snapshot(self) -> Snapshot:
+        """The live index version with its lookups (loaded on first use); hold it for a whole request."""
+        return self.holder.get()
+
+    def refresh(self) -> bool:
+        """Switch to the version CURRENT now names, after verifying it; True if it switched.
+        IndexFolderError if it fails its checks (the loaded version keeps serving)."""
+        return self.holder.refresh()
+
     @property
     def data(self) -> IndexData:
-        """The loaded index (loaded on first access; lookups built before it becomes visible)."""
-        with self._lock:
-            if self._data is None:
-                data = open_index(self.index_dir, model=self.embedder.name)
-                rows: dict[str, list[int]] = {}
-                for row, c in enumerate(data.clauses):
-                    rows.setdefault(c.doc_id, []).append(row)
-                self._units = sorted({u for c in data.clauses for u in c.departments})
-                self._docs = data.documents
-                self._rows_by_doc = {k: np.asarray(v, dtype=np.int64) for k, v in rows.items()}
-                self._tokenizer = None
-                self._data = data
-            return self._data
-
-    def reload(self) -> None:
-        """Drop the loaded index so the next search reads the newly published version."""
-        with self._lock:
-            self._data = None
+        """The live version's loaded index (a snapshot's `data`)."""
+        return self.snapshot().data
 
     @property
     def tokenizer(self) -> Tokenizer:
-        """The jieba tokenizer with the index's user dictionary."""
-        if self._tokenizer is None:
-            self._tokenizer = Tokenizer(self.data.manifest.get("user_words", []))
-        return self._tokenizer
+        """The jieba tokenizer with the live index's user dictionary."""
+        return self.snapshot().tokenizer
 
     @property
-    def units(self) -> list[str]:
-        """Every responsible unit named in the index."""
-        self.data
-        return self._units
+    def units(self) -> tuple[str, ...]:
+        """Every responsible unit named in the live index."""
+        return self.snapshot().units
 
-    def resolve_docs(self, doc: str | list[str] | None) -> list[str] | None:
+    def resolve_docs(self, doc: str | list[str] | None, snapshot: Snapshot | None = None) -> list[str] | None:
         """Doc ids matching an explicit filter value (id, title part, alias or region); error if none."""
         if not doc:
             return None
+        documents = (snapshot or self.snapshot()).documents
         wanted = [doc] if isinstance(doc, str) else list(doc)
         out = []
         for w in wanted:
             w_norm = normalize(w.strip())
-            matches = [d for d, m in self.data.documents.items()
+            matches = [d for d, m in documents.items()
                        if w_norm in (d, normalize(m.title)) or w_norm in normalize(m.title) or w_norm in m.aliases or (m.region and w_norm in normalize(m.region))]
             if not matches:
-                known = "、".join(self.data.documents)
+                known = "、".join(documents)
                 raise PolicyQAError(f"no document matches '{w}'; known documents: {known}")
             out += matches
         return sorted(set(out))
 
     def search(self, question: str, k: int = 5, *, doc: str | list[str] | None = None,
-               department: str | None = None, mode: str = "hybrid", steer: bool = True) -> SearchResult:
-        """The top-k clauses for `question`, with routing notes and per-stage timings."""
+               department: str | None = None, mode: str = "hybrid", steer: bool = True,
+               snapshot: Snapshot | None = None) -> SearchResult:
+        """The top-k clauses for `question`, with routing notes and per-stage timings, all from one
+        index version (`snapshot`, or the live one taken once here)."""
         t_start = time.perf_counter()
         q = check_question(question, self.max_question_chars)
         if mode not in MODES:
             raise PolicyQAError(f"unknown search mode '{mode}'; use one of {', '.join(MODES)}")
-        data = self.data
+        snap = snapshot or self.snapshot()
+        data = snap.data
         n = len(data.clauses)
         timings: dict[str, float] = {}
         notes: list[str] = []
-        r = route(q, self._docs, self._units) if steer else Route((), (), ())
-        allowed = self._allowed_rows(doc, department, r, notes)
+        r = route(q, snap.documents, snap.units) if steer else Route((), (), ())
+        allowed = self._allowed_rows(snap, doc, department, r, notes)
         if allowed is not None and len(allowed) == 0 or n == 0:
-            return SearchResult(q, (), {"total": (time.perf_counter() - t_start) * 1000}, tuple(notes + ["no clause matches the filters"]))
+            return SearchResult(q, (), {"total": (time.perf_counter() - t_start) * 1000},
+                                tuple(notes + ["no clause matches the filters"]), snap.version)
 
         dense_rank = lexical_rank = None
         if mode in ("hybrid", "dense"):
@@ -151,16 +146,16 @@ class Retriever:
             qvec = self.embedder.embed_query(q)
             timings["embed"] = (time.perf_counter() - t0) * 1000
             t0 = time.perf_counter()
-            dense_rank = self._dense(qvec, allowed)
+            dense_rank = self._dense(data, qvec, allowed)
             timings["dense"] = (time.perf_counter() - t0) * 1000
         if mode in ("hybrid", "bm25"):
             t0 = time.perf_counter()
-            lexical_rank = self._lexical(q, allowed)
+            lexical_rank = self._lexical(snap, q, allowed)
             timings["bm25"] = (time.perf_counter() - t0) * 1000
 
         t0 = time.perf_counter()
         scores = self._fuse(dense_rank, lexical_rank)
-        exact = self._exact_rows(r, allowed)
+        exact = self._exact_rows(data, r, allowed)
         if exact:
             notes.append("clause number: " + "、".join(data.clauses[i].id for i in exact))
             top = max(scores.values(), default=0.0)
@@ -168,35 +163,35 @@ class Retriever:
                 scores[row] = top + 1.0 - j * 1e-3
         ranked = sorted(scores.items(), key=lambda kv: -kv[1])
         if steer and not doc and len(r.doc_ids) > 1 and not exact:
-            ranked = self._interleave(ranked)  # "阳泉和朔州…分别": each named document gets its turn
+            ranked = self._interleave(data, ranked)  # "阳泉和朔州…分别": each named document gets its turn
         ranked = ranked[:k]
         hits = tuple(Hit(data.clauses[row], score, rank) for rank, (row, score) in enumerate(ranked, start=1))
         timings["fuse"] = (time.perf_counter() - t0) * 1000
         timings["total"] = (time.perf_counter() - t_start) * 1000
-        return SearchResult(q, hits, timings, tuple(notes))
+        return SearchResult(q, hits, timings, tuple(notes), snap.version)
 
-    def _allowed_rows(self, doc, department, r: Route, notes: list[str]) -> np.ndarray | None:
+    def _allowed_rows(self, snap: Snapshot, doc, department, r: Route, notes: list[str]) -> np.ndarray | None:
         rows = None
-        doc_ids = self.resolve_docs(doc)
+        doc_ids = self.resolve_docs(doc, snap)
         if doc_ids is None and r.doc_ids:
             doc_ids = list(r.doc_ids)
             notes.append("restricted to documents named in the question: " + "、".join(doc_ids))
         if doc_ids is not None:
-            rows = np.concatenate([self._rows_by_doc.get(d, np.zeros(0, np.int64)) for d in doc_ids])
+            rows = np.concatenate([snap.rows_by_doc.get(d, np.zeros(0, np.int64)) for d in doc_ids])
         if department:
-            units = resolve_unit(department, self._units)
+            units = resolve_unit(department, list(snap.units))
             if not units:
                 raise PolicyQAError(f"no unit named '{department}' in the index; run `policyqa departments` to list them")
-            dep_rows = np.asarray([i for i, c in enumerate(self.data.clauses) if set(units) & set(c.departments)], dtype=np.int64)
+            dep_rows = np.asarray([i for i, c in enumerate(snap.clauses) if set(units) & set(c.departments)], dtype=np.int64)
             rows = dep_rows if rows is None else np.intersect1d(rows, dep_rows)
             notes.append("department filter: " + "、".join(units))
         return rows
 
-    def _dense(self, qvec: np.ndarray, allowed: np.ndarray | None) -> list[tuple[int, float]]:
+    def _dense(self, data: IndexData, qvec: np.ndarray, allowed: np.ndarray | None) -> list[tuple[int, float]]:
         import faiss
 
         depth = self.weights.depth
-        index = self.data.dense
+        index = data.dense
         params = None
         if allowed is not None:
             depth = min(depth, len(allowed))
@@ -204,8 +199,8 @@ class Retriever:
         sims, ids = index.search(qvec.reshape(1, -1).astype(np.float32), min(depth, index.ntotal), params=params)
         return [(int(i), float(v)) for i, v in zip(ids[0], sims[0]) if i >= 0]
 
-    def _lexical(self, q: str, allowed: np.ndarray | None) -> list[tuple[int, float]]:
-        scores = self.data.lexical.scores(self.tokenizer.tokens(q))
+    def _lexical(self, snap: Snapshot, q: str, allowed: np.ndarray | None) -> list[tuple[int, float]]:
+        scores = snap.data.lexical.scores(snap.tokenizer.tokens(q))
         if allowed is not None:
             masked = np.full_like(scores, -1.0)
             masked[allowed] = scores[allowed]
@@ -234,23 +229,25 @@ class Retriever:
                     scores[row] = scores.get(row, 0.0) + weight * (v - low) / span
         return scores
 
-    def _interleave(self, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    @staticmethod
+    def _interleave(data: IndexData, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
         """Round-robin over documents, each in its own rank order, documents by their best score."""
         by_doc: dict[str, list[tuple[int, float]]] = {}
         for row, score in ranked:
-            by_doc.setdefault(self.data.clauses[row].doc_id, []).append((row, score))
+            by_doc.setdefault(data.clauses[row].doc_id, []).append((row, score))
         queues = list(by_doc.values())
         out = []
         for depth in range(max(len(q) for q in queues)):
             out += [q[depth] for q in queues if depth < len(q)]
         return out
 
-    def _exact_rows(self, r: Route, allowed: np.ndarray | None) -> list[int]:
+    @staticmethod
+    def _exact_rows(data: IndexData, r: Route, allowed: np.ndarray | None) -> list[int]:
         if not r.clause_refs:
             return []
         allowed_set = set(allowed.tolist()) if allowed is not None else None
         rows = []
-        for row, c in enumerate(self.data.clauses):
+        for row, c in enumerate(data.clauses):
             label = c.id.split("#", 1)[1].split("~")[0]
             if any(label == ref or label.endswith("." + ref) for ref in r.clause_refs):
                 if allowed_set is None or row in allowed_set:

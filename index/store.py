@@ -84,17 +84,36 @@ def current_version(index_dir: Path) -> Path | None:
     return version
 
 
-def publish(index_dir: Path, version: Path) -> None:
-    """Make `version` live (atomic rename of the pointer), then delete older versions."""
+def live_version_name(index_dir: Path) -> str:
+    """The name CURRENT holds, or "" when there is none (cheap: one small read, no checks)."""
+    try:
+        return (index_dir / CURRENT).read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""
+
+
+def publish(index_dir: Path, version: Path, *, keep: int = 0) -> None:
+    """Make `version` live (atomic rename of the pointer), then delete older versions but the `keep`
+    newest (kept for rollback and for checking answers against the version they came from)."""
     tmp = index_dir / (CURRENT + ".tmp")
     tmp.write_text(version.name, encoding="utf-8")
     with open(tmp, "rb+") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, index_dir / CURRENT)
     _fsync_dir(index_dir)
-    for old in index_dir.glob("v-*"):
-        if old.is_dir() and old.name != version.name:
-            shutil.rmtree(old, ignore_errors=True)
+    older = sorted((p for p in index_dir.glob("v-*") if p.is_dir() and p.name != version.name), key=lambda p: p.name)
+    for old in older[: max(0, len(older) - keep)]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def point_to(index_dir: Path, name: str) -> None:
+    """Move CURRENT back to an existing version `name` (rolling back a change); IndexFolderError if it is gone."""
+    if not (index_dir / name / MANIFEST).is_file():
+        raise IndexFolderError(f"cannot roll {index_dir} back to {name}: that version is no longer there; {rebuild_hint(index_dir)}")
+    tmp = index_dir / (CURRENT + ".tmp")
+    tmp.write_text(name, encoding="utf-8")
+    os.replace(tmp, index_dir / CURRENT)
+    _fsync_dir(index_dir)
 
 
 @dataclass

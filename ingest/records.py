@@ -124,6 +124,7 @@ class SearchResult:
     hits: tuple[Hit, ...]
     timings_ms: dict = field(default_factory=dict)
     notes: tuple[str, ...] = ()  # routing decisions, e.g. "restricted to yangquan-2017"
+    index_version: str = ""  # the index version every hit comes from
 
     def to_json(self) -> dict:
         """The shape of `policyqa search --json`."""
@@ -132,4 +133,5 @@ class SearchResult:
             "hits": [h.to_json() for h in self.hits],
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
             "notes": list(self.notes),
+            "index_version": self.index_version,
         }

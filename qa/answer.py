@@ -39,6 +39,7 @@ class Answer:
     count: int | None = None  # number of items for whole-list answers
     timings_ms: dict = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    index_version: str = ""  # the index version the search, the citations and the checks all read
 
     def to_json(self) -> dict:
         """The shape of `policyqa ask --json` and POST /api/ask."""
@@ -55,4 +56,5 @@ class Answer:
             "count": self.count,
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
             "notes": list(self.notes),
+            "index_version": self.index_version,
         }

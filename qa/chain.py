@@ -23,6 +23,7 @@ from langchain_core.runnables import RunnableGenerator, RunnableLambda
 
 from index.routing import place_names, route
 from index.search import Retriever, check_question
+from index.snapshot import Snapshot
 from ingest.departments import parse_tag
 from ingest.normalize import normalize
 from ingest.records import Hit
@@ -80,6 +81,7 @@ class _Turn:
     generator: str
     doc: str | list[str] | None
     department: str | None
+    snapshot: Snapshot  # the one index version this question reads, start to end
     standalone: str = ""
     hits: list[Hit] = field(default_factory=list)
     terms: list[str] = field(default_factory=list)
@@ -114,8 +116,6 @@ class Answerer:
         self.max_tokens = max_tokens
         self._generators: dict[str, Generator] = {}
         self._generators_lock = threading.Lock()
-        self._policy: RefusalPolicy | None = None
-        self._places: tuple[set[str], dict[str, set[str]]] | None = None
         self._prepare = RunnableLambda(self._rewrite) | RunnableLambda(self._retrieve) | RunnableLambda(self._plan)
         self._tokens = RunnableGenerator(self._generate_tokens)
 
@@ -135,7 +135,7 @@ class Answerer:
         name = generator or self.default_generator
         if name != "extractive" and name not in self.factories:
             raise PolicyQAError(f"unknown generator '{name}'; choose one of extractive, {', '.join(sorted(self.factories))}")
-        turn = _Turn(question, list(history), name, doc, department, started=time.perf_counter())
+        turn = _Turn(question, list(history), name, doc, department, self.retriever.snapshot(), started=time.perf_counter())
         turn = self._prepare.invoke(turn)
         if turn.answer is None and turn.plan == "generate":
             yield Event("status", f"正在用 {turn.generator} 生成回答…")
@@ -155,7 +155,8 @@ class Answerer:
         turn.timings.setdefault("first_token", self._ms(turn))
         turn.timings["total"] = self._ms(turn)
         answer = replace(turn.answer, timings_ms=dict(turn.timings), notes=tuple(turn.notes),
-                         standalone_question=turn.standalone if turn.standalone != turn.question else "")
+                         standalone_question=turn.standalone if turn.standalone != turn.question else "",
+                         index_version=turn.snapshot.version)
         yield Event("answer", answer=answer)
 
     def warm_up(self, name: str | None = None) -> None:
@@ -167,11 +168,10 @@ class Answerer:
         system = Message("system", self.prompts.get("answer_system").render())
         self.generator(name).generate([system, Message("user", "你好")], max_tokens=1)
 
-    def reload(self) -> None:
-        """Re-read the index after the corpus changed (documents known to refusal rules included)."""
-        self.retriever.reload()
-        self._policy = None
-        self._places = None
+    def reload(self) -> bool:
+        """Switch to the newly published index version (refusal rules and place names follow it, being
+        derived per version); True if it switched."""
+        return self.retriever.refresh()
 
     def ask(self, question: str, **kwargs) -> Answer:
         """Answer without streaming."""
@@ -182,8 +182,8 @@ class Answerer:
 
     # ---- chain steps ----------------------------------------------------------------------
     def _rewrite(self, turn: _Turn) -> _Turn:
-        data = self.retriever.data
-        turn.standalone = check_question(rewrite(turn.question.strip(), turn.history, data.documents, self.retriever.units),
+        snap = turn.snapshot
+        turn.standalone = check_question(rewrite(turn.question.strip(), turn.history, dict(snap.documents), list(snap.units)),
                                          self.retriever.max_question_chars)
         if turn.standalone != turn.question.strip():
             turn.notes.append(f"follow-up rewritten: {turn.standalone}")
@@ -191,26 +191,27 @@ class Answerer:
 
     def _retrieve(self, turn: _Turn) -> _Turn:
         t0 = time.perf_counter()
-        result = self.retriever.search(turn.standalone, k=self.k, doc=turn.doc, department=turn.department)
+        result = self.retriever.search(turn.standalone, k=self.k, doc=turn.doc, department=turn.department,
+                                       snapshot=turn.snapshot)
         turn.hits = list(result.hits)
         turn.notes += list(result.notes)
-        places, _ = self.places
-        turn.terms = [t for t in self.retriever.tokenizer.tokens(turn.standalone) if t not in places]
+        places, _ = self.places(turn.snapshot)
+        turn.terms = [t for t in turn.snapshot.tokenizer.tokens(turn.standalone) if t not in places]
         turn.timings["retrieve"] = (time.perf_counter() - t0) * 1000
         return turn
 
     def _plan(self, turn: _Turn) -> _Turn:
-        data = self.retriever.data
-        r = route(turn.standalone, data.documents, self.retriever.units)
-        doc_ids = turn.doc_ids = self.retriever.resolve_docs(turn.doc) or list(r.doc_ids)
-        plan = plan_listing(turn.standalone, list(r.departments), doc_ids, turn.terms, self.places[0])
+        snap = turn.snapshot
+        r = route(turn.standalone, dict(snap.documents), list(snap.units))
+        doc_ids = turn.doc_ids = self.retriever.resolve_docs(turn.doc, snap) or list(r.doc_ids)
+        plan = plan_listing(turn.standalone, list(r.departments), doc_ids, turn.terms, self.places(snap)[0])
         if plan:
-            items = list_clauses(plan, data.clauses, doc_ids or None)
+            items = list_clauses(plan, snap.clauses, doc_ids or None)
             if items:
                 turn.answer = self._listing(turn, plan, items)
                 turn.plan = "list"
                 return turn
-        refusal = self.policy.decide(turn.standalone, turn.terms, turn.hits, exact=turn.exact)
+        refusal = self.policy(snap).decide(turn.standalone, turn.terms, turn.hits, exact=turn.exact)
         if refusal:
             turn.answer = Answer(question=turn.question, text=refusal.message, refused=True,
                                  related=tuple(turn.hits[:3]), generator=turn.generator)
@@ -227,26 +228,24 @@ class Answerer:
             yield from self.generator(turn.generator).stream(turn.messages, max_tokens=self.max_tokens)
 
     # ---- answer builders --------------------------------------------------------------------
-    @property
-    def policy(self) -> RefusalPolicy:
-        """Refusal rules for the loaded index's documents."""
-        if self._policy is None:
-            self._policy = RefusalPolicy(self.retriever.data.documents)
-        return self._policy
+    @staticmethod
+    def policy(snap: Snapshot) -> RefusalPolicy:
+        """Refusal rules for one index version's documents (built once per version)."""
+        return snap.derived("refusal", lambda: RefusalPolicy(dict(snap.documents)))
 
-    @property
-    def places(self) -> tuple[set[str], dict[str, set[str]]]:
-        """Names users call the loaded documents by (places, aliases, titles), and each name in normal
-        form → the documents it names, longest names first; built once per loaded index."""
-        if self._places is None:
+    @staticmethod
+    def places(snap: Snapshot) -> tuple[set[str], dict[str, set[str]]]:
+        """Names users call one version's documents by (places, aliases, titles), and each name in normal
+        form → the documents it names, longest names first; built once per version."""
+        def build() -> tuple[set[str], dict[str, set[str]]]:
             names: set[str] = set()
             docs: dict[str, set[str]] = {}
-            for doc_id, meta in self.retriever.data.documents.items():
+            for doc_id, meta in snap.documents.items():
                 for name in place_names(meta):
                     names.add(name)
                     docs.setdefault(normalize(name), set()).add(doc_id)
-            self._places = names, {n: docs[n] for n in sorted(docs, key=len, reverse=True)}
-        return self._places
+            return names, {n: docs[n] for n in sorted(docs, key=len, reverse=True)}
+        return snap.derived("places", build)
 
     def _context(self, hit: Hit, terms: list[str]) -> str:
         """A clause cut to its most relevant sentences (in text order), after a short label (place and
@@ -316,17 +315,17 @@ class Answerer:
         if _MODEL_DECLINED.search(text) and len(text) < 40:
             # The model says the clauses do not answer. Believe it only where the clauses cover the
             # question weakly; otherwise quote them (false refusals count as failures too).
-            coverage, _ = self.policy.coverage(turn.terms, turn.hits)
+            coverage, _ = self.policy(turn.snapshot).coverage(turn.terms, turn.hits)
             if coverage < 0.75:
                 return Answer(question=turn.question, text="现有文件中没有找到相关规定。", refused=True,
                               related=tuple(turn.hits[:3]), generator=turn.generator, checked="model declined",
                               prompt_hash=self._prompt_hash())
             return self._extractive(turn, checked=f"fell back to extractive: {turn.generator} declined but the clauses match")
-        text, ungrounded = self._ground(text, texts, turn.standalone, hits)
+        text, ungrounded = self._ground(text, texts, turn, hits)
         text, numbers = parse_citations(text, len(hits))
         # Figures the user stated are premises, not claims (a false premise is refused earlier).
         premise = f"\n{turn.standalone}"
-        result = check_answer(text, {n: texts[n - 1] + premise for n in numbers}, self.retriever.units)
+        result = check_answer(text, {n: texts[n - 1] + premise for n in numbers}, turn.snapshot.units)
         kept, kept_numbers = parse_citations(result.kept_text, len(hits))
         dropped = [r for _, r in result.dropped] + ungrounded
         if len(_MARKERS.sub("", kept).strip("。，,. \n")) < 2 or not kept_numbers:
@@ -336,10 +335,10 @@ class Answerer:
         return Answer(question=turn.question, text=kept, citations=self._citations(turn, kept, kept_numbers, hits),
                       generator=turn.generator, checked=checked, prompt_hash=self._prompt_hash())
 
-    def _ground(self, text: str, texts: list[str], question: str, hits: list[Hit]) -> tuple[str, list[str]]:
+    def _ground(self, text: str, texts: list[str], turn: _Turn, hits: list[Hit]) -> tuple[str, list[str]]:
         """Attribute unmarked sentences to their best clause; drop sentences the clauses do not carry,
         and sentences that name a place or document none of their clauses comes from or mentions."""
-        out, dropped = [], []
+        out, dropped, question = [], [], turn.standalone
         for sentence in split_sentences(text):
             cited = [int(n) for n in re.findall(r"\[(\d+)\]", sentence)]
             body = _MARKERS.sub("", sentence).strip()
@@ -354,16 +353,16 @@ class Answerer:
             if score < 0.5:
                 dropped.append(f"'{body[:20]}' is not in the cited clause")
                 continue
-            if stray := self._stray_place(body, [hits[n - 1] for n in cited]):
+            if stray := self._stray_place(body, [hits[n - 1] for n in cited], turn.snapshot):
                 dropped.append(f"'{body[:20]}' names {stray}, which its clause is not from")
                 continue
             out.append(sentence)
         return "".join(out), dropped
 
-    def _stray_place(self, sentence: str, cited: list[Hit]) -> str:
+    def _stray_place(self, sentence: str, cited: list[Hit], snap: Snapshot) -> str:
         """A place or document name in `sentence` that belongs to none of the cited clauses' documents
         and is not in their text ("朔州的规定是…[2]" where [2] is 阳泉's clause), or ""."""
-        _, places = self.places
+        _, places = self.places(snap)
         s = normalize(sentence)
         docs = {h.clause.doc_id for h in cited}
         texts = "".join(normalize(h.clause.text) for h in cited)
