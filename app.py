@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Annotated, Literal
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Annotated, Callable, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -85,9 +87,47 @@ def _status(exc: PolicyQAError) -> int:
     return next((code for kind, code in STATUS if isinstance(exc, kind)), 400)
 
 
+INTERNAL_ERROR = "服务内部错误，请稍后重试 (internal error; see the server log)"
+
+
+class GuardedRoute(APIRoute):
+    """An API route whose unexpected errors become a 500 with a JSON body, logged once with the cause.
+
+    Starlette's catch-all handler for Exception sits in its outermost middleware, which answers and then
+    re-raises, so uvicorn logs the error a second time and drops the keep-alive connection (a client's
+    next request on it fails with a reset). Catching here, inside the route, answers on a connection
+    that stays open. Domain errors, validation errors and HTTP errors go on to their own handlers."""
+
+    def get_route_handler(self) -> Callable:
+        """The route's handler, wrapped."""
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request):
+            try:
+                return await handler(request)
+            except (PolicyQAError, RequestValidationError, HTTPException):
+                raise
+            except Exception:
+                log.exception("unexpected error in %s %s", request.method, request.url.path)
+                return JSONResponse({"error": INTERNAL_ERROR}, status_code=500)
+        return guarded
+
+
 def build_api(service: Service, guard: ChangeGuard | None = None) -> FastAPI:
-    """The FastAPI app with the JSON endpoints (same shapes as the CLI's --json output)."""
-    api = FastAPI(title="policyqa", version="0.1.0", description="Cited answers from Chinese policy documents")
+    """The FastAPI app with the JSON endpoints (same shapes as the CLI's --json output). While it runs
+    (its lifespan), the service's watcher switches to index versions other processes publish."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        service.watcher.start()
+        try:
+            yield
+        finally:
+            service.watcher.stop()
+
+    api = FastAPI(title="policyqa", version="0.1.0", description="Cited answers from Chinese policy documents",
+                  lifespan=lifespan)
+    api.router.route_class = GuardedRoute
     guard = guard or ChangeGuard()
 
     @api.exception_handler(PolicyQAError)
@@ -108,9 +148,9 @@ def build_api(service: Service, guard: ChangeGuard | None = None) -> FastAPI:
         return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
 
     @api.exception_handler(Exception)
-    async def _crash(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error in the API")
-        return JSONResponse({"error": "服务内部错误，请稍后重试 (internal error; see the server log)"}, status_code=500)
+    async def _crash(_: Request, exc: Exception) -> JSONResponse:  # errors outside the routes (middleware)
+        log.error("unhandled error outside the API routes: %r", exc)
+        return JSONResponse({"error": INTERNAL_ERROR}, status_code=500)
 
     @api.post("/api/ask")
     def ask(req: AskRequest) -> dict:
@@ -186,7 +226,9 @@ def create_app(settings: Settings, service: Service | None = None, *, ui: bool =
     if service is None:
         from qa.service import Service
 
-        service = Service.from_settings(settings).warm_up(generator=True)
+        service = Service.from_settings(settings)
+        service.recover()  # a change a crash interrupted is finished or undone before the index loads
+        service.warm_up(generator=True)
     guard = ChangeGuard(settings.admin_token, settings.host)
     api = build_api(service, guard)
     if ui:
@@ -206,8 +248,12 @@ def serve(settings: Settings | None = None) -> None:
 
     from policyqa.settings import Settings
 
+    from policyqa.settings import prepare_corpus
+
     settings = settings or Settings()
     started = time.perf_counter()
+    if prepare_corpus(settings):
+        log.warning("created %s with the seed documents of %s", settings.corpus_dir, settings.seed_dir)
     app = create_app(settings)
     access = ChangeGuard(settings.admin_token, settings.host)
     (log.info if is_loopback(settings.host) else log.warning)("%s", access.describe())

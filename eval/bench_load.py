@@ -1,12 +1,15 @@
 """Load test: start the real app on 127.0.0.1, send bounded, time-limited traffic, report a latency table.
 
-    .venv/bin/python -m eval.bench_load [--index var/index] [--duration 15] [--clients 1,8,32]
-                                        [--only search,extractive,llama,mixed] [--out eval/reports/load.md]
+    .venv/bin/python -m eval.bench_load [--index DIR] [--duration 15] [--clients 1,8,32]
+                                        [--only search,extractive,llama,mixed,uploads] [--out eval/reports/load.md]
 
 Starts `policyqa serve` on a free loopback port (log: load-server.log beside --out) and runs one cell per
 (endpoint, clients) where each client posts dev-set questions back to back until `--duration` runs out:
 /api/search, /api/ask extractive and llama at each client count, plus a mixed cell (8 llama clients beside
-8 search and 8 extractive ones: do they wait behind generation?). Per cell: requests, ok, busy (503 from
+8 search and 8 extractive ones: do they wait behind generation?), and an uploads cell (8 search and 8
+extractive clients while one admin uploads the field documents of ../shared/field and deletes them again,
+on a second server over a temporary copy of the corpus and index, so yours is never changed). Per cell:
+requests, ok, busy (503 from
 the generation gate), 4xx, errors (other 5xx, timeouts, connection errors, llama failures), ok/s, ok
 p50/p95/p99, busy p50 (fast = no timeout pile-up), and how many llama answers the model really wrote.
 Trade-offs: the client shares the server's CPU, so numbers are a floor; one untimed warm-up request per
@@ -51,6 +54,7 @@ class Sample:
     ms: float
     reason: str = ""
     generated: bool = False
+    version: str = ""  # the index version the answer names
 
 
 @dataclass
@@ -127,12 +131,14 @@ async def send(http: httpx.AsyncClient, kind: str, question: str, timeout: float
         body = {"question": question} | ({"generator": generator} if generator else {})
         resp = await http.post(path, json=body, timeout=timeout)
         is_json = resp.headers.get("content-type", "").startswith("application/json")
-        outcome, reason, generated = classify(resp.status_code, resp.json() if is_json else None, kind)
+        parsed = resp.json() if is_json else None
+        outcome, reason, generated = classify(resp.status_code, parsed, kind)
+        version = parsed.get("index_version", "") if isinstance(parsed, dict) else ""
     except httpx.TimeoutException:
-        outcome, reason, generated = "error", "timeout", False
+        outcome, reason, generated, version = "error", "timeout", False, ""
     except httpx.TransportError as exc:
-        outcome, reason, generated = "error", f"connection ({type(exc).__name__})", False
-    return Sample(outcome, (time.perf_counter() - start) * 1000, reason, generated)
+        outcome, reason, generated, version = "error", f"connection ({type(exc).__name__})", False, ""
+    return Sample(outcome, (time.perf_counter() - start) * 1000, reason, generated, version)
 
 
 async def client_loop(http: httpx.AsyncClient, kind: str, questions: list[str], counter: itertools.count,
@@ -147,9 +153,10 @@ async def client_loop(http: httpx.AsyncClient, kind: str, questions: list[str], 
 
 
 async def run_cells(base: str, groups: list[tuple[str, str, int]], questions: list[str], duration: float,
-                    timeouts: dict[str, float], busy_pause: float = 1.0) -> list[Cell]:
-    """Run groups of (cell name, kind, clients) side by side for `duration` seconds; one Cell per group."""
-    total = sum(n for _, _, n in groups)
+                    timeouts: dict[str, float], busy_pause: float = 1.0, uploads: "Uploads | None" = None) -> list[Cell]:
+    """Run groups of (cell name, kind, clients) side by side for `duration` seconds; one Cell per group;
+    with `uploads`, its documents are uploaded and deleted again meanwhile."""
+    total = sum(n for _, _, n in groups) + (1 if uploads else 0)
     limits = httpx.Limits(max_connections=total, max_keepalive_connections=total)
     async with httpx.AsyncClient(base_url=base, limits=limits, trust_env=False) as http:  # no proxy, ever
         counter, start = itertools.count(), time.perf_counter()
@@ -160,7 +167,56 @@ async def run_cells(base: str, groups: list[tuple[str, str, int]], questions: li
                                                busy_pause, cell) for _ in range(n)))
             cell.seconds = time.perf_counter() - start  # its own end: a slow llama group does not dilute search
             return cell
-        return list(await asyncio.gather(*(group(*g) for g in groups)))
+        changes = [uploads.run(http, start + duration)] if uploads else []
+        return list(await asyncio.gather(*(group(*g) for g in groups), *changes))[: len(groups)]
+
+
+@dataclass
+class Uploads:
+    """Corpus changes during a cell: each file uploaded, then each uploaded document deleted, round after
+    round until the deadline; counts what succeeded and why the rest failed."""
+
+    files: list[Path]
+    done: Counter = field(default_factory=Counter)
+    failed: Counter = field(default_factory=Counter)
+    versions: list[str] = field(default_factory=list)
+
+    async def change(self, http: httpx.AsyncClient, action: str, **request) -> dict:
+        """One upload or delete; the response body, or {} after counting a failure."""
+        try:
+            resp = await http.request("POST" if action == "upload" else "DELETE", **request, timeout=300)
+        except httpx.TransportError as exc:
+            self.failed[f"{action}: connection ({type(exc).__name__})"] += 1
+            return {}
+        if resp.status_code != 200:
+            self.failed[f"{action}: HTTP {resp.status_code}"] += 1
+            return {}
+        body = resp.json()
+        self.done[body["action"]] += 1
+        if body.get("build"):
+            self.versions.append(body["build"]["version"])
+        return body
+
+    async def run(self, http: httpx.AsyncClient, deadline: float) -> None:
+        """Upload and delete until `deadline` (the change in progress then still finishes)."""
+        while time.perf_counter() < deadline:
+            added = []
+            for path in self.files:
+                body = await self.change(http, "upload", url="/api/documents", files={"file": (path.name, path.read_bytes())})
+                if body.get("action") == "upload":
+                    added.append(body["doc_id"])
+                if time.perf_counter() >= deadline:
+                    break
+            for doc_id in added:
+                await self.change(http, "remove", url=f"/api/documents/{doc_id}")
+
+    def summary(self, cells: list[Cell]) -> str:
+        """One Markdown line: changes made and failed, index versions published and seen in answers."""
+        seen = {s.version for c in cells for s in c.samples if s.version}
+        failed = ", ".join(f"{r} ×{n}" for r, n in self.failed.most_common()) or "none"
+        return (f"- corpus changes during the uploads cell: {self.done['upload']} uploads, {self.done['remove']} "
+                f"deletions, {self.done['unchanged']} identical uploads stored once; failed: {failed}; "
+                f"{len(self.versions)} index versions published, {len(seen)} distinct versions named in answers")
 
 
 def settle(base: str, limit_s: float) -> None:
@@ -175,14 +231,16 @@ def settle(base: str, limit_s: float) -> None:
 
 
 @contextmanager
-def server(index: Path, host: str, log_path: Path, wait_s: float = 300.0) -> Iterator[tuple[str, dict]]:
+def server(index: Path, host: str, log_path: Path, wait_s: float = 300.0,
+           corpus: Path | None = None) -> Iterator[tuple[str, dict]]:
     """`policyqa serve` on a free port for the block: yields its base URL and /api/health; stopped afterwards."""
+    env = dict(os.environ, POLICYQA_INDEX_DIR=str(index)) | ({"POLICYQA_CORPUS_DIR": str(corpus)} if corpus else {})
     with socket.socket() as s:
         s.bind((host, 0))
         port = s.getsockname()[1]
     with log_path.open("wb") as log:  # a file, not a pipe: a full pipe would block the server's access log
         proc = subprocess.Popen([sys.executable, "-m", "policyqa.cli", "serve", "--host", host, "--port", str(port)],
-                                cwd=ROOT, env=dict(os.environ, POLICYQA_INDEX_DIR=str(index)), stdout=log,
+                                cwd=ROOT, env=env, stdout=log,
                                 stderr=subprocess.STDOUT)
     try:
         base, end, health = f"http://{host}:{port}", time.monotonic() + wait_s, None
@@ -216,7 +274,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="127.0.0.1 or localhost; nothing else is allowed")
     parser.add_argument("--duration", type=float, default=15.0, help="seconds of traffic per cell")
     parser.add_argument("--clients", default="1,8,32", help="comma-separated client counts")
-    parser.add_argument("--only", default="search,extractive,llama,mixed", help="cells: search,extractive,llama,mixed")
+    parser.add_argument("--only", default="search,extractive,llama,mixed,uploads",
+                        help="cells: search,extractive,llama,mixed,uploads")
+    parser.add_argument("--uploads", type=Path, default=ROOT.parent / "shared" / "field",
+                        help="folder whose */docs/* files the uploads cell uploads and deletes")
     parser.add_argument("--timeout", type=float, default=30.0, help="per-request timeout, search and extractive")
     parser.add_argument("--llama-timeout", type=float, default=120.0, help="per-request timeout, llama")
     parser.add_argument("--busy-pause", type=float, default=1.0, help="seconds a client waits after a busy answer")
@@ -227,8 +288,11 @@ def main(argv: list[str] | None = None) -> int:
     index = (args.index or settings.index_dir).resolve()
     clients = [int(n) for n in args.clients.split(",") if n.strip()]
     only = [k.strip() for k in args.only.split(",") if k.strip()]
-    if unknown := set(only) - {*KINDS, "mixed"}:
-        raise SystemExit(f"Error: unknown --only cells {sorted(unknown)}; choose from search,extractive,llama,mixed")
+    if unknown := set(only) - {*KINDS, "mixed", "uploads"}:
+        raise SystemExit(f"Error: unknown --only cells {sorted(unknown)}; choose from search,extractive,llama,mixed,uploads")
+    upload_files = sorted(p for p in args.uploads.glob("*/docs/*") if p.is_file()) if "uploads" in only else []
+    if "uploads" in only and not upload_files:
+        raise SystemExit(f"Error: no documents to upload under {args.uploads}/*/docs/; pass --uploads DIR")
     questions = [q.question for q in load_questions(ROOT / "eval" / "questions.jsonl")[0]
                  if q.answerable or args.all_questions]
     if not (index / "CURRENT").is_file():
@@ -251,6 +315,9 @@ def main(argv: list[str] | None = None) -> int:
             print("running " + " + ".join(f"{name} × {n}" for name, _, n in groups) + f" for {args.duration:g} s",
                   file=sys.stderr)
             cells += asyncio.run(run_cells(base, groups, questions, args.duration, timeouts, args.busy_pause))
+    uploads = Uploads(upload_files) if upload_files else None
+    if uploads:
+        cells += upload_cell(index, settings.corpus_dir, host, args, questions, timeouts, uploads)
     gen = health.get("generation") or {}
     report = "\n".join([
         f"# Load test, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC", "",
@@ -262,11 +329,31 @@ def main(argv: list[str] | None = None) -> int:
         f"generation_wait_s={settings.generation_wait_s:g}, llm_threads={settings.llm_threads}",
         f"- traffic: {args.duration:g} s per cell, clients {args.clients}, {len(questions)} questions cycled, "
         f"timeouts {args.timeout:g} s (llama {args.llama_timeout:g} s), pause after busy {args.busy_pause:g} s", "",
-        table(cells), "", *([comparison(cells), ""] if "mixed" in only else [])])
+        table(cells), "", *([comparison(cells), ""] if "mixed" in only else []),
+        *([uploads.summary([c for c in cells if "uploads" in c.name]), ""] if uploads else [])])
     print(report)
     args.out.write_text(report, encoding="utf-8")
     print(f"wrote {args.out}", file=sys.stderr)
-    return 1 if any(c.kind != "llama" and c.count("ok") < len(c.samples) for c in cells) else 0
+    failed = any(c.kind != "llama" and c.count("ok") < len(c.samples) for c in cells)
+    return 1 if failed or (uploads and uploads.failed) else 0
+
+
+def upload_cell(index: Path, corpus: Path, host: str, args, questions: list[str], timeouts: dict[str, float],
+                uploads: Uploads) -> list[Cell]:
+    """8 search and 8 extractive clients while `uploads` changes the corpus, on a server over a temporary
+    copy of `corpus` and `index` (what the cell changes is thrown away)."""
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="policyqa-load-") as tmp:
+        shutil.copytree(corpus, Path(tmp) / "corpus")
+        shutil.copytree(index, Path(tmp) / "index", ignore=shutil.ignore_patterns("*.lock"))
+        with server(Path(tmp) / "index", host, args.out.parent / "load-server-uploads.log",
+                    corpus=Path(tmp) / "corpus") as (base, _):
+            groups = [("search (+uploads)", "search", 8), ("extractive (+uploads)", "extractive", 8)]
+            print(f"running 8 search + 8 extractive clients while uploading {len(uploads.files)} files "
+                  f"for {args.duration:g} s", file=sys.stderr)
+            return asyncio.run(run_cells(base, groups, questions, args.duration, timeouts, args.busy_pause, uploads))
 
 
 if __name__ == "__main__":

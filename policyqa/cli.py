@@ -41,7 +41,7 @@ def cmd_clauses(args: argparse.Namespace, settings) -> int:
 def _corpus_clauses(args: argparse.Namespace, settings):
     from ingest.corpus import load_corpus, warn_skipped
 
-    root = Path(args.corpus) if args.corpus else settings.corpus_dir
+    root = Path(args.corpus) if args.corpus else _seeded_corpus(settings)
     loaded = load_corpus(root, max_bytes=int(settings.max_file_mb * 1024 * 1024), limit=settings.max_clause_chars)
     warn_skipped(loaded.skipped)
     return loaded.documents, loaded.clauses
@@ -102,27 +102,42 @@ def make_retriever(args, settings):
     return Retriever(_index_dir(args, settings), embedder, max_question_chars=settings.max_question_chars)
 
 
+def _seeded_corpus(settings) -> Path:
+    """settings.corpus_dir, created from the seed documents the first time (see prepare_corpus)."""
+    from policyqa.settings import prepare_corpus
+
+    if prepare_corpus(settings):
+        print(f"created {settings.corpus_dir} with the seed documents of {settings.seed_dir}", file=sys.stderr)
+    return settings.corpus_dir
+
+
 def cmd_build(args: argparse.Namespace, settings) -> int:
-    """Ingest the corpus and update the index incrementally, with a progress bar while embedding."""
+    """Ingest the corpus and update the index incrementally, with a progress bar while embedding (on a
+    terminal). Holds the index folder's change lock, so it never races an upload in a running app, and
+    first finishes or undoes a change a crash interrupted (qa/journal.py)."""
     from tqdm import tqdm
 
     from index.build import build_index
     from index.embedder import make_embedder
     from ingest.corpus import warn_skipped
+    from qa.journal import change_lock, recover
 
-    corpus = Path(args.corpus) if args.corpus else settings.corpus_dir
+    corpus = Path(args.corpus) if args.corpus else _seeded_corpus(settings)
     index_dir = _index_dir(args, settings)
     bar = None
 
     def progress(done: int, total: int) -> None:
         nonlocal bar
         if bar is None:
-            bar = tqdm(total=total, unit="clause", desc="embedding", disable=args.quiet)
+            bar = tqdm(total=total, unit="clause", desc="embedding", disable=args.quiet or not sys.stderr.isatty())
         bar.update(done - bar.n)
 
     embedder = make_embedder(settings.embedding_model, batch_size=settings.embed_batch_size)
-    report = build_index(corpus, index_dir, embedder, limit=settings.max_clause_chars,
-                         max_bytes=int(settings.max_file_mb * 1024 * 1024), progress=progress)
+    with change_lock(index_dir, on_wait=lambda why: print(f"waiting: {why}", file=sys.stderr)):
+        recover(corpus, index_dir, locked=True)
+        report = build_index(corpus, index_dir, embedder, limit=settings.max_clause_chars,
+                             max_bytes=int(settings.max_file_mb * 1024 * 1024), progress=progress,
+                             keep_versions=settings.keep_versions)
     if bar is not None:
         bar.close()
     warn_skipped(report.skipped)

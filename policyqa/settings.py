@@ -2,16 +2,30 @@
 
 Every field can be set with an environment variable `POLICYQA_<FIELD>` (e.g. POLICYQA_INDEX_DIR) or a
 `.env` file in the working directory. Paths are relative to the working directory.
+
+Uploaded documents and the index live in a data folder outside the source tree (`data_dir`, by default
+$XDG_DATA_HOME/policyqa or ~/.local/share/policyqa): `data_dir/corpus` and `data_dir/index` unless
+`corpus_dir` / `index_dir` are set. The first build or start seeds an empty corpus folder with the
+seed documents of the repository's `corpus/` (see `prepare_corpus`), so the repository is never written to.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "corpus"
+
+
+def default_data_dir() -> Path:
+    """$XDG_DATA_HOME/policyqa, or ~/.local/share/policyqa (the XDG base-directory default)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "policyqa"
 
 
 class Settings(BaseSettings):
@@ -19,9 +33,13 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="POLICYQA_", env_file=".env", extra="ignore")
 
-    corpus_dir: Path = ROOT / "corpus"
-    index_dir: Path = ROOT / "var" / "index"
+    data_dir: Path = Field(default_factory=default_data_dir)
+    corpus_dir: Path | None = None  # default: data_dir/corpus
+    index_dir: Path | None = None  # default: data_dir/index
+    seed_dir: Path = SEEDS  # copied into a corpus folder that does not exist yet
     prompts_dir: Path = ROOT / "prompts"
+    keep_versions: int = Field(1, ge=1)  # older index versions kept on disk (rolling back a failed change needs one)
+    watch_interval_s: float = Field(2.0, gt=0)  # how often the app looks for versions other processes published
 
     # Ingest
     max_clause_chars: int = Field(400, ge=50, le=2000)
@@ -51,3 +69,31 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"  # beyond localhost, upload and delete need admin_token (off without one)
     port: int = Field(7860, ge=1, le=65535)
     admin_token: SecretStr = SecretStr("")  # Bearer token (API) / 管理口令 (UI) for upload and delete
+
+    @model_validator(mode="after")
+    def _folders(self) -> "Settings":
+        if self.corpus_dir is None:
+            self.corpus_dir = self.data_dir / "corpus"
+        if self.index_dir is None:
+            self.index_dir = self.data_dir / "index"
+        return self
+
+
+def prepare_corpus(settings: Settings) -> bool:
+    """Create the corpus folder from the seed documents if it does not exist; True if it did so.
+    An existing folder (even an empty one) is left alone: it is the user's."""
+    corpus = settings.corpus_dir
+    if corpus.exists() or not settings.seed_dir.is_dir():
+        return False
+    corpus.parent.mkdir(parents=True, exist_ok=True)
+    tmp = corpus.with_name(f".{corpus.name}.seeding-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(settings.seed_dir, tmp, ignore=shutil.ignore_patterns(".*", "__pycache__"))
+    try:
+        os.rename(tmp, corpus)  # whole or not at all
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not corpus.exists():
+            raise
+        return False  # another process seeded it first
+    return True

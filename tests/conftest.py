@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,12 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Tests never read or write the real data folder (a developer's or operator's uploads and index): every
+# Settings() made here or in a subprocess defaults to this empty one instead.
+TEST_DATA_DIR = Path(tempfile.mkdtemp(prefix="policyqa-test-data-"))
+os.environ["POLICYQA_DATA_DIR"] = str(TEST_DATA_DIR)
+for _name in ("POLICYQA_CORPUS_DIR", "POLICYQA_INDEX_DIR"):
+    os.environ.pop(_name, None)
 
 
 @pytest.fixture(scope="session")

@@ -234,16 +234,19 @@ def test_a_new_version_that_fails_its_checks_never_replaces_the_index_in_memory(
         report = real(*args, **kwargs)
         flip_bytes(current_version(fresh.retriever.index_dir) / "dense.faiss")  # damaged after publishing
         return report
-    monkeypatch.setattr("qa.service.build_index", build_then_corrupt)
+    monkeypatch.setattr("qa.changes.build_index", build_then_corrupt)
     r = client.post("/api/documents", files={"file": ("量子.txt", NEW_DOC.encode())})
     assert r.status_code == 503 and "keeps serving the previous one" in r.json()["error"]
     assert "policyqa build --index" in r.json()["error"]
     assert client.get("/api/health").json()["index_version"] == version
     assert client.post("/api/ask", json={"question": "人才引进有什么政策？"}).json()["citations"]
+    # The change is undone whole: the file is gone and CURRENT points at the version before again.
     assert not (fresh.corpus_dir / "量子.txt").exists()
+    assert current_version(fresh.retriever.index_dir).name == version
+    open_index(fresh.retriever.index_dir)
     monkeypatch.undo()
     r = client.post("/api/documents", files={"file": ("量子.txt", NEW_DOC.encode())})
-    assert r.status_code == 200 and r.json()["build"]["embedded"] == r.json()["build"]["clauses"]  # rebuilt whole
+    assert r.status_code == 200 and 0 < r.json()["build"]["embedded"] < r.json()["build"]["clauses"]  # only the new file
     open_index(fresh.retriever.index_dir)
 
 
@@ -314,7 +317,7 @@ def test_two_uploads_at_once_one_waits_for_nothing_and_is_told_why(template, tmp
     assert first and first[0].action == "upload" and not (svc.corpus_dir / "第二.txt").exists()
     data = open_index(svc.retriever.index_dir)  # checksums and counts verify
     assert {"xinzhou-2021", first[0].doc_id} <= set(data.manifest["documents"]) and len(data.manifest["documents"]) == 5
-    assert len(list(svc.retriever.index_dir.glob("v-*"))) == 1
+    assert len(list(svc.retriever.index_dir.glob("v-*"))) == 2  # the live one and the one before (keep_versions=1)
 
 
 def test_an_upload_while_the_cli_builds_is_refused_and_changes_nothing(fresh):
