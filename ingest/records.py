@@ -18,6 +18,7 @@ class DocMeta:
     date: str = ""
     source: str = ""  # path relative to the corpus folder
     aliases: tuple[str, ...] = ()  # short names users call it by: 阳泉意见, 朔州
+    duplicate_of: str = ""  # source of an earlier document with the same (or nearly the same) text
 
 
 @dataclass(frozen=True)
