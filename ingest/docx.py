@@ -36,13 +36,13 @@ def chinese_count(n: int) -> str:
         digit, n = divmod(n, value)
         if digit:
             if zero:
-                out += _DIGITS[0]
+                out += "零"
             out += ("" if unit == "十" and digit == 1 and not out else _DIGITS[digit]) + unit
             zero = False
         elif out:
             zero = True
     if n:
-        out += (_DIGITS[0] if zero else "") + _DIGITS[n]
+        out += ("零" if zero else "") + _DIGITS[n]
     return out
 
 

@@ -61,8 +61,11 @@ def read_page(markup: str) -> Page:
         _walk(body, lines, _source_tables(original))
     if not any(line.strip() for line in lines):
         lines = _all_text(original)
-    text = "\n".join(line for line in lines if line.strip())
+    lines = [line for line in lines if line.strip()]
     title = meta.get("title") or (extracted.title if extracted is not None else "") or ""
+    if lines and title.strip() and title.strip() not in lines[:5]:
+        lines.insert(0, title.strip())  # trafilatura keeps the heading apart when it is the title
+    text = "\n".join(lines)
     date = meta.get("date", "")[:10] or (extracted.date if extracted is not None and extracted.date else "")
     site = meta.get("site") or (extracted.sitename if extracted is not None and extracted.sitename else "")
     return Page(text=text + "\n" if text else "", title=title.strip(), date=_iso(date),
@@ -131,9 +134,12 @@ def _table(extracted, tables: list[tuple[str, object]]) -> list[str]:
     """Lines for one extracted table, rendered from the matching source table when there is one."""
     key = _compact("".join(extracted.itertext()))
     for i, (text, source) in enumerate(tables):
-        if text and text == key:
+        caption = source.find("caption")
+        if text and key in (text, text.replace(_compact(caption.text_content()), "", 1) if caption is not None else text):
             del tables[: i + 1]  # tables come in order; earlier ones were not part of the article
-            return table_lines(_source_rows(source))
+            caption = source.find("caption")
+            name = [" ".join(caption.text_content().split())] if caption is not None else []
+            return [n for n in name if n] + table_lines(_source_rows(source))
     rows = [[Cell(cell_text([_inline_text(c)]), header=c.get("role") == "head") for c in row.iter("cell")]
             for row in extracted.iter("row")]
     return table_lines(rows)
@@ -188,6 +194,9 @@ def _all_text(root) -> list[str]:
         if block:
             parts.append("\n")
         if element.tag == "table" and element.find(".//table") is None:
+            caption = element.find("caption")
+            if caption is not None:
+                parts.append(" ".join(caption.text_content().split()) + "\n")
             parts.append("\n".join(table_lines(_source_rows(element))))
         elif element.tag == "br":
             parts.append("\n")
