@@ -5,8 +5,10 @@ order of trust: what the file states outside its text (a page's meta tags and ar
 lines ("发布日期：", "发布机关："), the 公文 title shape ("X关于…的通知": X issued it), the signature
 block (issuer lines above a closing date), then the text itself. Regions are runs of administrative
 divisions ("广州市越秀区") found as whole jieba words ending in a division suffix, never from a list of
-places; names inside 《》 are cited documents and do not count. A later source may refine the region
-when it contains it ("广州市" -> "广州市越秀区"). The word lists live in `about.json`.
+places (so a one-character name such as 临县 is missed rather than letting 城市/超市 in); names
+inside 《》 are cited documents and do not count; from the body text only a run named twice, or one in
+the opening lines, counts. A later source may refine the region when it contains it ("广州市" ->
+"广州市越秀区"). The word lists live in `about.json`.
 
 Duplicates: two documents whose sentences (NFKC, no whitespace) overlap by at least 90% are the same
 text under two names; the later one (in corpus order) records the earlier one's file.
@@ -160,6 +162,21 @@ def regions(text: str) -> list[str]:
     return list(dict.fromkeys(runs))
 
 
+def text_region(text: str) -> str:
+    """The region a text keeps naming: its most frequent division run seen at least twice, else the
+    first run of its opening lines; "" for a text that names none (a national law)."""
+    from collections import Counter
+
+    runs = regions(text)
+    counts = Counter({run: text.count(run) for run in runs})
+    if counts:
+        run, count = counts.most_common(1)[0]
+        if count >= 2:
+            return run
+    head = regions("\n".join(_lines(text)[:_HEAD_LINES // 3]))
+    return head[0] if head else ""
+
+
 def region_of(sources: list[str]) -> str:
     """The region named first among `sources`, refined by a later run that contains it."""
     region = ""
@@ -173,11 +190,12 @@ def region_of(sources: list[str]) -> str:
 
 
 def describe(text: str, fallback_title: str, *, title: str = "", date: str = "", source: str = "",
-             site: str = "") -> About:
+             site: str = "", region: str = "") -> About:
     """Derive title, date, issuer and region of a document from its text and what its file states.
 
     `title`, `date`, `source` and `site` are what the file states outside its text (see LoadedText);
     `fallback_title` (the file name) is used only when neither the file nor the text gives a title.
+    A `region` already known (from metadata.json) is kept and not looked for.
     """
     from ingest.corpus import guess_title
 
@@ -191,7 +209,8 @@ def describe(text: str, fallback_title: str, *, title: str = "", date: str = "",
     date = date or iso_date(labelled(text, "date_labels")) or _head_date(text) or sign_date
     issuer = (labelled(text, "issuer_labels") or title_issuer(title) or sign_issuer
               or source or labelled(text, "source_labels"))
-    region = region_of([title, issuer, site, text[:3000], fallback_title])
+    if not region:
+        region = region_of([title, issuer, site, text_region(text[:5000]), fallback_title])
     return About(title=title, date=date, issuer=issuer, region=region)
 
 

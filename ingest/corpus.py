@@ -76,7 +76,7 @@ def load_document(path: Path, rel: str, meta_fields: dict | None, *, max_bytes: 
     loaded = load_text(path, max_bytes=max_bytes)
     fields = meta_fields or {}
     about = describe(loaded.text, Path(rel).stem, title=loaded.title, date=loaded.date,
-                     source=loaded.source, site=loaded.site)
+                     source=loaded.source, site=loaded.site, region=fields.get("region", ""))
     meta = DocMeta(
         doc_id=fields.get("doc_id") or slugify(rel),
         title=fields.get("title") or about.title,
