@@ -86,7 +86,8 @@ def load_document(path: Path, rel: str, meta_fields: dict | None, *, max_bytes: 
         source=rel,
         aliases=tuple(fields.get("aliases", ())),
     )
-    return Document(meta=meta, text=loaded.text, content_hash=loaded.content_hash, format=loaded.format)
+    return Document(meta=meta, text=loaded.text, content_hash=loaded.content_hash, format=loaded.format,
+                    tables=loaded.tables)
 
 
 def load_corpus(root: Path, *, max_bytes: int = 20 * 1024 * 1024, limit: int = 400) -> CorpusLoad:

@@ -15,7 +15,8 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 
-from ingest.tables import Cell, cell_text, table_lines
+from ingest.records import TableSpan
+from ingest.tables import Cell, cell_text, table_lines, table_spans
 from policyqa.errors import IngestError
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -183,8 +184,9 @@ def _paragraph_text(paragraph, numbering: _Numbering) -> str:
     return label + paragraph.text
 
 
-def read_docx(raw: bytes, name: str) -> tuple[str, str]:
-    """(text, title) of a .docx: paragraphs one per line with automatic numbers, tables one row per line.
+def read_docx(raw: bytes, name: str) -> tuple[str, str, tuple[TableSpan, ...]]:
+    """(text, title, tables) of a .docx: paragraphs one per line with automatic numbers, tables one row
+    per line (their spans in `tables`).
 
     The title is the core properties' title ("" when unset). Raises IngestError for a file that is
     not a valid .docx.
@@ -208,7 +210,7 @@ def read_docx(raw: bytes, name: str) -> tuple[str, str]:
         title = (document.core_properties.title or "").strip()
     except Exception:  # a damaged core.xml must not stop the text
         title = ""
-    return "\n".join(lines) + "\n", title
+    return "\n".join(lines) + "\n", title, table_spans(lines)
 
 
 def _rows(table, numbering: _Numbering) -> list[list[Cell]]:

@@ -16,7 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ingest.tables import Cell, cell_text, table_lines
+from ingest.records import TableSpan
+from ingest.tables import Cell, cell_text, table_lines, table_spans
 
 _BLOCKS = {"head", "p", "item", "quote", "code", "cell"}
 _CONTAINERS = {"body", "main", "div", "list", "doc"}
@@ -32,6 +33,7 @@ class Page:
     date: str = ""  # ISO yyyy-mm-dd
     source: str = ""  # the page's stated source (文章来源 / ContentSource)
     site: str = ""  # the site's own name (SiteName, og:site_name)
+    tables: tuple[TableSpan, ...] = ()  # where the article's tables sit in `text`
 
 
 def read_page(markup: str) -> Page:
@@ -66,10 +68,11 @@ def read_page(markup: str) -> Page:
     if lines and title.strip() and title.strip() not in lines[:5]:
         lines.insert(0, title.strip())  # trafilatura keeps the heading apart when it is the title
     text = "\n".join(lines)
+    tables = table_spans(lines)
     date = meta.get("date", "")[:10] or (extracted.date if extracted is not None and extracted.date else "")
     site = meta.get("site") or (extracted.sitename if extracted is not None and extracted.sitename else "")
     return Page(text=text + "\n" if text else "", title=title.strip(), date=_iso(date),
-                source=meta.get("source", "").strip(), site=(site or "").strip())
+                source=meta.get("source", "").strip(), site=(site or "").strip(), tables=tables)
 
 
 def _iso(date: str) -> str:
@@ -182,6 +185,7 @@ _BLOCK_TAGS = {"p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6",
 def _all_text(root) -> list[str]:
     """Every visible text block of the page, one per line, tables rendered as rows."""
     parts: list[str] = []
+    tables: dict[str, list[str]] = {}
 
     def flat(text: str | None) -> str:  # a line break in the markup is only a space on screen
         return re.sub(r"\s+", " ", text or "")
@@ -197,7 +201,9 @@ def _all_text(root) -> list[str]:
             caption = element.find("caption")
             if caption is not None:
                 parts.append(" ".join(caption.text_content().split()) + "\n")
-            parts.append("\n".join(table_lines(_source_rows(element))))
+            marker = f"\x00{len(tables)}\x00"  # stands for the rows until the text is cut into lines
+            tables[marker] = table_lines(_source_rows(element))
+            parts.append(marker)
         elif element.tag == "br":
             parts.append("\n")
         elif element.tag == "pre":
@@ -211,4 +217,8 @@ def _all_text(root) -> list[str]:
         parts.append(flat(element.tail))
 
     visit(root)
-    return [" ".join(line.split()) for line in "".join(parts).split("\n")]
+    lines: list[str] = []
+    for line in "".join(parts).split("\n"):
+        line = " ".join(line.split())
+        lines.extend(tables.get(line, [line]))
+    return lines

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest.records import TableSpan
 from policyqa.errors import IngestError
 
 SUPPORTED = (".txt", ".md", ".markdown", ".docx", ".html", ".htm", ".pdf")
@@ -51,6 +52,7 @@ class LoadedText:
     date: str = ""
     source: str = ""
     site: str = ""
+    tables: tuple[TableSpan, ...] = ()  # where html/docx tables sit in `text`, one span per row
 
 
 def load_text(path: Path, *, max_bytes: int = 20 * _MB) -> LoadedText:
@@ -80,8 +82,8 @@ def load_text(path: Path, *, max_bytes: int = 20 * _MB) -> LoadedText:
     elif fmt == "docx":
         from ingest.docx import read_docx
 
-        text, title = read_docx(raw, name)
-        stated = {"title": title}
+        text, title, tables = read_docx(raw, name)
+        stated = {"title": title, "tables": tables}
     else:
         text = _pdf_text(raw, name)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -155,7 +157,7 @@ def _refuse_binary(raw: bytes, name: str) -> None:
                           "it may be an image or archive renamed; export the document as text")
 
 
-def _html_text(raw: bytes, name: str) -> tuple[str, str, dict[str, str]]:
+def _html_text(raw: bytes, name: str) -> tuple[str, str, dict]:
     """A web page's article text (see `ingest.html`), the codec used, and what the page states."""
     from ingest.html import read_page
 
@@ -169,7 +171,7 @@ def _html_text(raw: bytes, name: str) -> tuple[str, str, dict[str, str]]:
         raise IngestError(name, "HTML page has no visible text (only markup or scripts)",
                           "it may be rendered by JavaScript; save the rendered page or copy the text")
     return page.text, encoding, {"title": page.title, "date": page.date, "source": page.source,
-                                 "site": page.site}
+                                 "site": page.site, "tables": page.tables}
 
 
 def _pdf_text(raw: bytes, name: str) -> str:

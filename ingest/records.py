@@ -22,6 +22,14 @@ class DocMeta:
 
 
 @dataclass(frozen=True)
+class TableSpan:
+    """A table in a document's text: its name ("" if none) and the span of each row's line."""
+
+    name: str
+    rows: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
 class Document:
     """A loaded document: original text (CRLF folded to LF, nothing else changed) and its metadata."""
 
@@ -29,6 +37,7 @@ class Document:
     text: str
     content_hash: str  # sha256 of the raw file bytes
     format: str = "txt"
+    tables: tuple[TableSpan, ...] = ()  # tables of html/docx files, rendered one row per line
 
 
 @dataclass(frozen=True)

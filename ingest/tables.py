@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ingest.records import TableSpan
+
 _CJK = r"\u3400-\u9fff\uf900-\ufaff"
 _PADDING = re.compile(rf"(?<=[{_CJK}])[ \u3000\u00a0]+(?=[{_CJK}])")
 _ROW_SEP, _CELL_SEP, _LABEL_SEP = "；", "：", "·"
@@ -29,6 +31,20 @@ class Cell:
     rowspan: int = 1
     colspan: int = 1
     header: bool = False
+
+
+class RowLine(str):
+    """A table row rendered as one line of text; `table` is shared by the rows of one table."""
+
+    table: int
+
+    def __new__(cls, text: str, table: int) -> "RowLine":
+        line = super().__new__(cls, text)
+        line.table = table
+        return line
+
+
+_next_table = iter(range(1, 1 << 62))
 
 
 @dataclass(frozen=True)
@@ -104,11 +120,13 @@ def table_lines(rows: list[list[Cell]]) -> list[str]:
 
     `rows` are the source rows, each a list of Cells in reading order (a cell covered by a rowspan
     from above is not listed again). Returns [] for a table with no text. Rows whose cells are all
-    empty are dropped; a row that only repeats the header is dropped too.
+    empty are dropped; a row that only repeats the header is dropped too. Row lines are RowLines
+    (see `table_spans`); a name row is a plain line.
     """
     grid = _grid(rows)
     if not grid or not any(s and s.text.strip() for row in grid for s in row):
         return []
+    table = next(_next_table)
     width = len(grid[0])
     lines = []
     # A leading row that is one cell across the whole table is the table's name, not a header.
@@ -120,7 +138,7 @@ def table_lines(rows: list[list[Cell]]) -> list[str]:
         for row in grid:
             values = list(dict.fromkeys(s.text.strip() for s in row if s and s.text.strip()))
             if values:
-                lines.append(_ROW_SEP.join(values))
+                lines.append(RowLine(_ROW_SEP.join(values), table))
         return lines
     n_header = _header_rows(grid)
     labels = [_label(grid, n_header, c) for c in range(width)]
@@ -135,6 +153,31 @@ def table_lines(rows: list[list[Cell]]) -> list[str]:
             label = labels[col]
             pairs.append(f"{label}{_CELL_SEP}{value}" if label and label != value else value)
         if pairs and not all(p in labels for p in pairs):
-            lines.append("".join(p + ("" if p.endswith(("。", "；", ";")) or n == len(pairs) - 1 else _ROW_SEP)
-                                 for n, p in enumerate(pairs)))
+            lines.append(RowLine("".join(p + ("" if p.endswith(("。", "；", ";")) or n == len(pairs) - 1 else _ROW_SEP)
+                                         for n, p in enumerate(pairs)), table))
     return lines
+
+
+def table_spans(lines: list[str]) -> tuple[TableSpan, ...]:
+    """Where the tables are in `"\n".join(lines)`: one TableSpan per run of RowLines of one table.
+
+    A table's name is the line just above its first row when that line is short and not a sentence
+    (a caption, a merged title row, or the heading the document puts above the table).
+    """
+    spans: list[TableSpan] = []
+    offset, current, rows, name, previous = 0, None, [], "", ""
+    for line in lines:
+        table = line.table if isinstance(line, RowLine) else None
+        if table != current and current is not None:
+            spans.append(TableSpan(name, tuple(rows)))
+            rows = []
+        if table is not None and table != current:
+            name = previous if len(previous) <= 40 and not re.search(r"[。；;]$", previous) else ""
+        if table is not None:
+            rows.append((offset, offset + len(line)))
+        current = table
+        previous = line.strip() if table is None else previous
+        offset += len(line) + 1
+    if current is not None:
+        spans.append(TableSpan(name, tuple(rows)))
+    return tuple(spans)

@@ -63,6 +63,9 @@ def test_annex_table_rows_carry_their_headers() -> None:
     assert "每项专利按20分/（人数）计算，最高不超过40分。" in rows[2]
     assert "备注：" in rows[2]
     assert lines[lines.index(rows[0]) - 1] == "广州市积分制入户指标体系及分值表"  # the table's name just above
+    [table] = doc.tables  # where the rows are, for the splitter: one span per row line
+    assert table.name == "广州市积分制入户指标体系及分值表"
+    assert [doc.text[s:e] for s, e in table.rows] == rows
     for word in ("版权所有", "主办单位", "当前位置"):
         assert not any(word in c.text for c in clauses), word
 

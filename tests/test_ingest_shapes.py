@@ -228,3 +228,23 @@ def test_near_duplicate_is_flagged_with_a_warning(tmp_path: Path, caplog: pytest
         loaded = load_corpus(tmp_path)
     assert [d.meta.duplicate_of for d in loaded.documents] == ["", "a.txt", ""]
     assert any("b.txt" in r.message and "a.txt" in r.message for r in caplog.records)
+
+
+def test_table_spans_name_and_rows(tmp_path: Path) -> None:
+    path = tmp_path / "page.html"
+    path.write_text(HTML_TABLE, encoding="utf-8")
+    loaded = load_text(path)
+    [table] = loaded.tables
+    assert table.name == "表1 创业补贴标准"
+    assert [loaded.text[s:e] for s, e in table.rows] == ["类别：资助；标准·一档：1万元；标准·二档：5000元",
+                                                         "类别：资助；标准·一档：2万元"]
+
+
+def test_small_page_without_article_keeps_its_table_rows(tmp_path: Path) -> None:
+    page = ("<html><body><p>申报条件如下。</p><table><tr><th>条件</th><th>分值</th></tr>"
+            "<tr><td>本科</td><td>30分</td></tr></table></body></html>")
+    path = tmp_path / "small.html"
+    path.write_text(page, encoding="utf-8")
+    loaded = load_text(path)
+    assert "条件：本科；分值：30分" in loaded.text.splitlines()
+    assert [loaded.text[s:e] for s, e in loaded.tables[0].rows] == ["条件：本科；分值：30分"]
