@@ -184,12 +184,12 @@ def _paragraph_text(paragraph, numbering: _Numbering) -> str:
     return label + paragraph.text
 
 
-def read_docx(raw: bytes, name: str) -> tuple[str, str, tuple[TableSpan, ...]]:
-    """(text, title, tables) of a .docx: paragraphs one per line with automatic numbers, tables one row
-    per line (their spans in `tables`).
+def read_docx(raw: bytes, name: str) -> tuple[str, tuple[TableSpan, ...]]:
+    """(text, tables) of a .docx: paragraphs one per line with automatic numbers, tables one row per
+    line (their spans in `tables`). The core properties' title is not used: Word fills it with
+    template names and old file names more often than with the document's title.
 
-    The title is the core properties' title ("" when unset). Raises IngestError for a file that is
-    not a valid .docx.
+    Raises IngestError for a file that is not a valid .docx.
     """
     import docx
     from docx.table import Table
@@ -206,11 +206,7 @@ def read_docx(raw: bytes, name: str) -> tuple[str, str, tuple[TableSpan, ...]]:
             lines.extend(table_lines(_rows(block, numbering)))
         else:
             lines.append(_paragraph_text(block, numbering))
-    try:
-        title = (document.core_properties.title or "").strip()
-    except Exception:  # a damaged core.xml must not stop the text
-        title = ""
-    return "\n".join(lines) + "\n", title, table_spans(lines)
+    return "\n".join(lines) + "\n", table_spans(lines)
 
 
 def _rows(table, numbering: _Numbering) -> list[list[Cell]]:

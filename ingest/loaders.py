@@ -40,8 +40,8 @@ _PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
 class LoadedText:
     """A file's text (newlines folded to LF), its format, the codec used, and its raw-bytes sha256.
 
-    `title`, `date` (yyyy-mm-dd), `source` and `site` are what the file states about itself outside
-    its text (a web page's meta tags and article title; Word's core properties title); "" if nothing.
+    `title`, `date` (yyyy-mm-dd), `source` and `site` are what a web page states about itself outside
+    its article text (meta tags, the article title); "" if nothing or not a web page.
     """
 
     text: str
@@ -82,8 +82,8 @@ def load_text(path: Path, *, max_bytes: int = 20 * _MB) -> LoadedText:
     elif fmt == "docx":
         from ingest.docx import read_docx
 
-        text, title, tables = read_docx(raw, name)
-        stated = {"title": title, "tables": tables}
+        text, tables = read_docx(raw, name)
+        stated = {"tables": tables}
     else:
         text = _pdf_text(raw, name)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
