@@ -210,7 +210,7 @@ def describe(text: str, fallback_title: str, *, title: str = "", date: str = "",
     issuer = (labelled(text, "issuer_labels") or title_issuer(title) or sign_issuer
               or source or labelled(text, "source_labels"))
     if not region:
-        region = region_of([title, issuer, site, text_region(text[:5000]), fallback_title])
+        region = region_of([title, issuer, site, text_region(text[:2000]), fallback_title])
     return About(title=title, date=date, issuer=issuer, region=region)
 
 
