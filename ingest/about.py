@@ -6,7 +6,8 @@ lines ("发布日期：", "发布机关："), the 公文 title shape ("X关于�
 block (issuer lines above a closing date), then the text itself. Regions are runs of administrative
 divisions ("广州市越秀区") found as whole jieba words ending in a division suffix, never from a list of
 places (so a one-character name such as 临县 is missed rather than letting 城市/超市 in); names
-inside 《》 are cited documents and do not count; from the body text only a run named twice, or one in
+inside 《》 are cited documents and do not count; from the body text only a run that starts with a word
+jieba tags as a place (ns) and is named twice, or one in
 the opening lines, counts. A later source may refine the region when it contains it ("广州市" ->
 "广州市越秀区"). The word lists live in `about.json`.
 
@@ -30,6 +31,7 @@ _DATE = r"(\d{4})\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})\s*日?"
 _HEAD_LINES = 30
 _SIGNATURE_LINES = 8
 DUPLICATE_SHARE = 0.9
+_MIN_SENTENCES = 3
 
 
 @dataclass(frozen=True)
@@ -140,18 +142,24 @@ def title_issuer(title: str) -> str:
     return ""
 
 
-def regions(text: str) -> list[str]:
-    """Runs of administrative divisions in `text`, in order ("广州市越秀区", "官渡区"); 《》 names skipped."""
+def regions(text: str, *, places_only: bool = False) -> list[str]:
+    """Runs of administrative divisions in `text`, in order ("广州市越秀区", "官渡区"); 《》 names skipped.
+
+    With `places_only` a run must start with a word jieba tags as a place name (ns): body text is
+    full of common nouns that end like divisions (作业区, 试验区), titles and issuers are not.
+    """
     import jieba
+    import jieba.posseg
 
     jieba.setLogLevel(60)
     text = re.sub(r"《[^》]*》", "，", text)
     suffix = re.compile(rf"(?:{_alternation('division_suffixes')})$")
     generic = set(_words()["generic_division_words"])
     runs, current = [], ""
-    for token in jieba.lcut(text):
+    tokens = jieba.posseg.lcut(text) if places_only else [(t, "") for t in jieba.lcut(text)]
+    for token, flag in tokens:
         ok = (len(token) >= 3 and suffix.search(token) and token not in generic
-              and re.fullmatch(r"[\u3400-\u9fff]+", token) is not None)
+              and re.fullmatch(r"[\u3400-\u9fff]+", token) is not None and (current or not places_only or flag == "ns"))
         if ok:
             current += token
         elif current:
@@ -167,13 +175,13 @@ def text_region(text: str) -> str:
     first run of its opening lines; "" for a text that names none (a national law)."""
     from collections import Counter
 
-    runs = regions(text)
+    runs = regions(text, places_only=True)
     counts = Counter({run: text.count(run) for run in runs})
     if counts:
         run, count = counts.most_common(1)[0]
         if count >= 2:
             return run
-    head = regions("\n".join(_lines(text)[:_HEAD_LINES // 3]))
+    head = regions("\n".join(_lines(text)[:_HEAD_LINES // 3]), places_only=True)
     return head[0] if head else ""
 
 
@@ -229,7 +237,7 @@ def duplicates(texts: list[tuple[str, str]], share: float = DUPLICATE_SHARE) -> 
     postings: dict[int, list[int]] = {}
     found: dict[str, tuple[str, float]] = {}
     for i, (name, sentences) in enumerate(sets):
-        if not sentences:
+        if len(sentences) < _MIN_SENTENCES:  # a stub (front matter, a title) is not a document to compare
             continue
         shared: dict[int, int] = {}
         for h in sentences:
