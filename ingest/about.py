@@ -6,10 +6,10 @@ lines ("发布日期：", "发布机关："), the 公文 title shape ("X关于�
 block (issuer lines above a closing date), then the text itself. Regions are runs of administrative
 divisions ("广州市越秀区") found as whole jieba words ending in a division suffix, never from a list of
 places (so a one-character name such as 临县 is missed rather than letting 城市/超市 in); names
-inside 《》 are cited documents and do not count; from the body text only a run that starts with a word
-jieba tags as a place (ns) and is named twice, or one in
-the opening lines, counts. A later source may refine the region when it contains it ("广州市" ->
-"广州市越秀区"). The word lists live in `about.json`.
+inside 《》 are cited documents and do not count; from the body text only a run that starts with a
+word jieba tags as a place (ns) and is named twice, or one in the opening lines, counts. A later
+source may refine the region when it contains it ("广州市" -> "广州市越秀区"). The word lists live in
+`about.json`.
 
 Duplicates: two documents whose sentences (NFKC, no whitespace) overlap by at least 90% are the same
 text under two names; the later one (in corpus order) records the earlier one's file.
