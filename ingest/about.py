@@ -149,17 +149,16 @@ def regions(text: str, *, places_only: bool = False) -> list[str]:
     full of common nouns that end like divisions (作业区, 试验区), titles and issuers are not.
     """
     import jieba
-    import jieba.posseg
 
     jieba.setLogLevel(60)
     text = re.sub(r"《[^》]*》", "，", text)
     suffix = re.compile(rf"(?:{_alternation('division_suffixes')})$")
     generic = set(_words()["generic_division_words"])
     runs, current = [], ""
-    tokens = jieba.posseg.lcut(text) if places_only else [(t, "") for t in jieba.lcut(text)]
-    for token, flag in tokens:
+    for token in jieba.lcut(text):
         ok = (len(token) >= 3 and suffix.search(token) and token not in generic
-              and re.fullmatch(r"[\u3400-\u9fff]+", token) is not None and (current or not places_only or flag == "ns"))
+              and re.fullmatch(r"[\u3400-\u9fff]+", token) is not None
+              and (current or not places_only or _is_place(token)))
         if ok:
             current += token
         elif current:
@@ -168,6 +167,15 @@ def regions(text: str, *, places_only: bool = False) -> list[str]:
     if current:
         runs.append(current)
     return list(dict.fromkeys(runs))
+
+
+@lru_cache(maxsize=4096)
+def _is_place(word: str) -> bool:
+    """Whether jieba's dictionary tags `word` as a place name (ns)."""
+    import jieba.posseg
+
+    tagged = jieba.posseg.lcut(word)
+    return len(tagged) == 1 and tagged[0].flag == "ns"
 
 
 def text_region(text: str) -> str:
