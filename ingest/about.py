@@ -155,7 +155,8 @@ def regions(text: str, *, places_only: bool = False) -> list[str]:
     suffix = re.compile(rf"(?:{_alternation('division_suffixes')})$")
     generic = set(_words()["generic_division_words"])
     runs, current = [], ""
-    for token in jieba.lcut(text):
+    # A place word must be in jieba's dictionary anyway, so its HMM guessing of new words is skipped.
+    for token in jieba.lcut(text, HMM=not places_only):
         ok = (len(token) >= 3 and suffix.search(token) and token not in generic
               and re.fullmatch(r"[\u3400-\u9fff]+", token) is not None
               and (current or not places_only or _is_place(token)))
@@ -226,7 +227,8 @@ def describe(text: str, fallback_title: str, *, title: str = "", date: str = "",
     issuer = (labelled(text, "issuer_labels") or title_issuer(title) or sign_issuer
               or source or labelled(text, "source_labels"))
     if not region:
-        region = region_of([title, issuer, site, text_region(text[:2000]), fallback_title])
+        # The body is read only when the title, issuer and site name no place (it is the slow part).
+        region = region_of([title, issuer, site]) or region_of([text_region(text[:1500]), fallback_title])
     return About(title=title, date=date, issuer=issuer, region=region)
 
 
