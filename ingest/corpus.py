@@ -1,25 +1,29 @@
 """Turn a corpus folder (or single files) into Documents and Clauses, skipping bad files loudly.
 
-Metadata comes from `metadata.json` in the corpus folder when it names the file; otherwise the title
-is the first heading line (a Markdown `#` heading or a short first line without sentence punctuation)
-and the id is a slug of the file's relative path, so it stays stable across re-ingest.
+Metadata is what the document says about itself (`ingest.about`: title, date, issuer, region from
+the file's own statements and its text); `metadata.json` in the corpus folder overrides any field it
+gives. The id is a slug of the file's relative path, so it stays stable across re-ingest. A file
+whose text repeats an earlier file's is kept, flagged in `DocMeta.duplicate_of` and warned about.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ingest.about import describe, duplicates
 from ingest.loaders import iter_corpus_files, load_text
 from ingest.records import Clause, DocMeta, Document
 from ingest.splitter import split_document
 from policyqa.errors import IngestError
 
 METADATA_FILE = "metadata.json"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -29,6 +33,7 @@ class CorpusLoad:
     documents: list[Document] = field(default_factory=list)
     clauses: list[Clause] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    duplicates: list[tuple[str, str, float]] = field(default_factory=list)  # (later, earlier, overlap)
 
 
 def slugify(rel_path: str) -> str:
@@ -66,19 +71,23 @@ def read_metadata(root: Path) -> dict[str, dict]:
 
 
 def load_document(path: Path, rel: str, meta_fields: dict | None, *, max_bytes: int) -> Document:
-    """Load one file into a Document with metadata from `meta_fields` or guessed from its text."""
+    """Load one file into a Document: metadata the document states about itself, overridden field by
+    field by `meta_fields` (its metadata.json entry)."""
     loaded = load_text(path, max_bytes=max_bytes)
     fields = meta_fields or {}
+    about = describe(loaded.text, Path(rel).stem, title=loaded.title, date=loaded.date,
+                     source=loaded.source, site=loaded.site, region=fields.get("region", ""))
     meta = DocMeta(
         doc_id=fields.get("doc_id") or slugify(rel),
-        title=fields.get("title") or guess_title(loaded.text, Path(rel).stem),
-        issuer=fields.get("issuer", ""),
-        region=fields.get("region", ""),
-        date=fields.get("date", ""),
+        title=fields.get("title") or about.title,
+        issuer=fields.get("issuer") or about.issuer,
+        region=fields.get("region") or about.region,
+        date=fields.get("date") or about.date,
         source=rel,
         aliases=tuple(fields.get("aliases", ())),
     )
-    return Document(meta=meta, text=loaded.text, content_hash=loaded.content_hash, format=loaded.format)
+    return Document(meta=meta, text=loaded.text, content_hash=loaded.content_hash, format=loaded.format,
+                    tables=loaded.tables)
 
 
 def load_corpus(root: Path, *, max_bytes: int = 20 * 1024 * 1024, limit: int = 400) -> CorpusLoad:
@@ -103,7 +112,20 @@ def load_corpus(root: Path, *, max_bytes: int = 20 * 1024 * 1024, limit: int = 4
         seen_ids[doc.meta.doc_id] = rel
         result.documents.append(doc)
         result.clauses.extend(clauses)
+    _flag_duplicates(result)
     return result
+
+
+def _flag_duplicates(result: CorpusLoad) -> None:
+    """Record and warn about documents whose text repeats an earlier document's."""
+    found = duplicates([(d.meta.source, d.text) for d in result.documents])
+    for i, doc in enumerate(result.documents):
+        if doc.meta.source in found:
+            earlier, overlap = found[doc.meta.source]
+            result.documents[i] = replace(doc, meta=replace(doc.meta, duplicate_of=earlier))
+            result.duplicates.append((doc.meta.source, earlier, overlap))
+            log.warning("Warning: %s repeats %s (%.0f%% of sentences alike); both are kept, remove one if it "
+                        "is a copy", doc.meta.source, earlier, overlap * 100)
 
 
 def warn_skipped(skipped: list[tuple[str, str]]) -> None:

@@ -2,8 +2,11 @@
 
 Trade-offs: decoding is strict (BOM, UTF-8, GB18030, then charset-normalizer's guess), so a file is
 refused rather than silently filled with U+FFFD; only CRLF and lone CR are changed, because the
-original text is what users see (normalisation for matching lives in `ingest.normalize`). docx and
-html are flattened to one block per line; PDFs are read through their text layer only, no OCR.
+original text is what users see (normalisation for matching lives in `ingest.normalize`). A file
+that is valid GB18030 only by landing in its private-use area is Big5 (traditional script) and is
+decoded as such. Web pages keep only their article (`ingest.html`), Word files render their automatic
+numbering (`ingest.docx`), and tables in both become one line per row (`ingest.tables`); PDFs are
+read through their text layer only, no OCR.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest.records import TableSpan
 from policyqa.errors import IngestError
 
 SUPPORTED = (".txt", ".md", ".markdown", ".docx", ".html", ".htm", ".pdf")
@@ -29,19 +33,26 @@ _MIN_PDF_CHARS_PER_PAGE = 10
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 # GB2312/GBK labels are routinely applied to pages that use characters outside them.
 _GB_ALIASES = {"gb2312", "gbk", "x-gbk", "cp936", "euc-cn", "hz-gb-2312"}
-_HTML_DROP = ("script", "style", "noscript", "template")
-_HTML_BLOCKS = ("p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section", "article",
-                "table", "ul", "ol", "blockquote", "header", "footer", "pre")
+_PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
 
 
 @dataclass(frozen=True)
 class LoadedText:
-    """A file's text (newlines folded to LF), its format, the codec used, and its raw-bytes sha256."""
+    """A file's text (newlines folded to LF), its format, the codec used, and its raw-bytes sha256.
+
+    `title`, `date` (yyyy-mm-dd), `source` and `site` are what a web page states about itself outside
+    its article text (meta tags, the article title); "" if nothing or not a web page.
+    """
 
     text: str
     format: str  # txt | md | docx | html | pdf
     encoding: str  # codec that decoded txt/md/html; "" for docx and pdf (the container defines it)
     content_hash: str
+    title: str = ""
+    date: str = ""
+    source: str = ""
+    site: str = ""
+    tables: tuple[TableSpan, ...] = ()  # where html/docx tables sit in `text`, one span per row
 
 
 def load_text(path: Path, *, max_bytes: int = 20 * _MB) -> LoadedText:
@@ -63,19 +74,23 @@ def load_text(path: Path, *, max_bytes: int = 20 * _MB) -> LoadedText:
     raw = path.read_bytes()
     fmt = _FORMATS[suffix]
     encoding = ""
+    stated: dict[str, str] = {}
     if fmt in ("txt", "md"):
         text, encoding = _decode(raw, name)
     elif fmt == "html":
-        text, encoding = _html_text(raw, name)
+        text, encoding, stated = _html_text(raw, name)
     elif fmt == "docx":
-        text = _docx_text(raw, name)
+        from ingest.docx import read_docx
+
+        text, tables = read_docx(raw, name)
+        stated = {"tables": tables}
     else:
         text = _pdf_text(raw, name)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise IngestError(name, f"{fmt} file contains no text, only whitespace",
                           "check that the right file was exported")
-    return LoadedText(text, fmt, encoding, hashlib.sha256(raw).hexdigest())
+    return LoadedText(text, fmt, encoding, hashlib.sha256(raw).hexdigest(), **stated)
 
 
 def _mb(n: int) -> str:
@@ -97,9 +112,14 @@ def _decode(raw: bytes, name: str, declared: str | None = None) -> tuple[str, st
     for codec in ("utf-8", declared, "gb18030"):
         if codec:
             try:
-                return raw.decode(codec), codec
+                text = raw.decode(codec)
             except (UnicodeDecodeError, LookupError):
                 continue
+            if codec == "gb18030" and _PRIVATE_USE.search(text):
+                big5 = _big5(raw)
+                if big5 is not None:
+                    return big5
+            return text, codec
     from charset_normalizer import from_bytes
 
     best = from_bytes(raw).best()
@@ -110,6 +130,20 @@ def _decode(raw: bytes, name: str, declared: str | None = None) -> tuple[str, st
             pass
     raise IngestError(name, "text is not valid UTF-8 or GB18030 and its encoding could not be detected",
                       "open it in an editor and save it as UTF-8")
+
+
+def _big5(raw: bytes) -> tuple[str, str] | None:
+    """Big5 text (Microsoft's cp950, then the Hong Kong superset) without private-use characters."""
+    # Big5's full-width punctuation (0xA140-0xA3BF) sits in GB18030's user-defined area, so Big5 text
+    # read as GB18030 decodes "validly" into private-use characters: a clear sign it is not GB.
+    for codec in ("cp950", "big5hkscs"):
+        try:
+            text = raw.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        if not _PRIVATE_USE.search(text):
+            return text, codec
+    return None
 
 
 def _refuse_binary(raw: bytes, name: str) -> None:
@@ -123,69 +157,21 @@ def _refuse_binary(raw: bytes, name: str) -> None:
                           "it may be an image or archive renamed; export the document as text")
 
 
-def _html_text(raw: bytes, name: str) -> tuple[str, str]:
-    """Visible text of an HTML page: one block element per line, at most one blank line in a row."""
-    from bs4 import BeautifulSoup, NavigableString
+def _html_text(raw: bytes, name: str) -> tuple[str, str, dict]:
+    """A web page's article text (see `ingest.html`), the codec used, and what the page states."""
+    from ingest.html import read_page
 
     match = _META_CHARSET.search(raw[:4096])
     declared = match.group(1).decode("ascii").lower() if match else None
     if declared in _GB_ALIASES:
         declared = "gb18030"
     markup, encoding = _decode(raw, name, declared)
-    soup = BeautifulSoup(markup, "html.parser")
-    for tag in soup.find_all(_HTML_DROP):
-        tag.decompose()
-    for string in soup.find_all(string=True):
-        # Only plain text nodes: comments, doctype and CDATA are subclasses and not shown.
-        if type(string) is NavigableString and not any(p.name == "pre" for p in string.parents):
-            string.replace_with(re.sub(r"\s+", " ", string))
-    for tag in soup.find_all("br"):
-        tag.replace_with("\n")
-    for tag in soup.find_all(("td", "th")):
-        if tag.find_previous_sibling(("td", "th")):
-            tag.insert_before(" | ")
-    for tag in soup.find_all(_HTML_BLOCKS):
-        tag.insert_before("\n")
-        tag.insert_after("\n")
-    lines = [line.strip() for line in soup.get_text().replace("\r", "\n").split("\n")]
-    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
-    if not text.strip():
+    page = read_page(markup)
+    if not page.text.strip():
         raise IngestError(name, "HTML page has no visible text (only markup or scripts)",
                           "it may be rendered by JavaScript; save the rendered page or copy the text")
-    return text + "\n", encoding
-
-
-def _docx_text(raw: bytes, name: str) -> str:
-    """Paragraphs one per line and table rows as cells joined by ' | ', in body order."""
-    import docx
-    from docx.table import Table
-
-    try:
-        document = docx.Document(io.BytesIO(raw))
-    except Exception as exc:  # python-docx raises zip, XML, KeyError and ValueError on bad input
-        raise IngestError(name, f"not a valid .docx file ({type(exc).__name__}: {exc})",
-                          "open it in Word or LibreOffice and save it again as .docx") from exc
-    lines: list[str] = []
-    for block in document.iter_inner_content():
-        if isinstance(block, Table):
-            lines.extend(_table_rows(block))
-        else:
-            lines.append(block.text)
-    return "\n".join(lines) + "\n"
-
-
-def _table_rows(table: object) -> list[str]:
-    """One line per table row; a merged cell is written once, line breaks inside a cell become spaces."""
-    rows = []
-    for row in table.rows:  # type: ignore[attr-defined]
-        cells: list[str] = []
-        previous = None
-        for cell in row.cells:
-            if cell._tc is not previous:  # a horizontally merged cell repeats in row.cells
-                cells.append(" ".join(cell.text.split("\n")).strip())
-            previous = cell._tc
-        rows.append(" | ".join(cells))
-    return rows
+    return page.text, encoding, {"title": page.title, "date": page.date, "source": page.source,
+                                 "site": page.site, "tables": page.tables}
 
 
 def _pdf_text(raw: bytes, name: str) -> str:

@@ -18,6 +18,15 @@ class DocMeta:
     date: str = ""
     source: str = ""  # path relative to the corpus folder
     aliases: tuple[str, ...] = ()  # short names users call it by: 阳泉意见, 朔州
+    duplicate_of: str = ""  # source of an earlier document with the same (or nearly the same) text
+
+
+@dataclass(frozen=True)
+class TableSpan:
+    """A table in a document's text: its name ("" if none) and the span of each row's line."""
+
+    name: str
+    rows: tuple[tuple[int, int], ...]
 
 
 @dataclass(frozen=True)
@@ -28,6 +37,7 @@ class Document:
     text: str
     content_hash: str  # sha256 of the raw file bytes
     format: str = "txt"
+    tables: tuple[TableSpan, ...] = ()  # tables of html/docx files, rendered one row per line
 
 
 @dataclass(frozen=True)
