@@ -283,6 +283,13 @@ def unit_counts(clauses) -> list[UnitCount]:
     return sorted(rows, key=lambda r: (-r.total, -r.lead, r.name))
 
 
+def unit_role(unit: str, clause) -> str:
+    """A unit's role in one provision: "lead", "cooperating" (配合) or "shared" (responsible, 分工负责)."""
+    if unit in clause.lead:
+        return "lead"
+    return "cooperating" if unit in getattr(clause, "cooperating", ()) else "shared"
+
+
 def resolve_unit(name: str, known: list[str]) -> list[str]:
     """Known unit names matching `name`: the exact canonical name, else every name containing it."""
     wanted = canonical(name)
