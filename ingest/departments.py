@@ -84,6 +84,23 @@ def _units(text: str, aliases: bool, strict: bool = False) -> list[str] | None:
     return split_units(text, strict=strict, aliases=aliases) if text else None
 
 
+@lru_cache(maxsize=1)
+def _side_note() -> re.Pattern[str]:
+    words = _alternation(_lines("tag_side_notes.txt"))
+    return re.compile(rf"\d{{4}}年|{words}|^[\u4e00-\u9fff]{{2,8}}[ ]*:")
+
+
+def _without_side_notes(content: str) -> str:
+    """`content` up to its first side note (a deadline, "完成时限:…"): only units remain."""
+    pieces = split_top(content, ",; ")
+    keep = []
+    for piece in pieces:
+        if _side_note().search(piece):
+            break
+        keep.append(piece)
+    return "、".join(keep)
+
+
 def _labelled(body: str, aliases: bool) -> dict[str, list[str]] | None:
     """Roles of a tag written as labels (牵头单位:X,配合单位:Y); None unless it opens with a label."""
     label = _patterns()[0]
@@ -92,7 +109,7 @@ def _labelled(body: str, aliases: bool) -> dict[str, list[str]] | None:
         return None
     roles: dict[str, list[str]] = {r: [] for r in ROLES}
     for m, nxt in zip(found, found[1:] + [None]):
-        units = _units(body[m.end() : nxt.start() if nxt else len(body)], aliases)
+        units = _units(_without_side_notes(body[m.end() : nxt.start() if nxt else len(body)]), aliases)
         if units is None:
             return None
         roles[role_words()["label"][m.group("word")]] += units
@@ -105,6 +122,9 @@ def _phrased(body: str, aliases: bool) -> dict[str, list[str]] | None:
     roles: dict[str, list[str]] = {r: [] for r in ROLES}
     worded = False
     for segment in split_top(body, ",;"):
+        if _side_note().search(segment):
+            continue
+        segment = re.sub(r"^由", "", segment)  # (由市科技局牵头)
         m = phrase.fullmatch(segment)
         if m and (units := _units(m.group("units"), aliases)):
             roles[role_words()["phrase"][m.group("word")]] += units

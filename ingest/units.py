@@ -6,7 +6,7 @@ list such as "(市工信局、市科技局)") it must also start like one (市/�
 ending in 市/省/县/区/州). A unit may carry its own parentheses ("市交通委（市道运局）": one office with
 two names) and stays one unit. The trade-off: a unit spelled without any usual suffix ("某某小组")
 is missed in a bare list; inside a tag with a role word only the suffix is asked for.
-The few aliases below are the seeds' exact synonyms; new corpora need none.
+The few aliases in `data/unit_aliases.txt` are the seeds' exact synonyms; new corpora need none.
 """
 
 from __future__ import annotations
@@ -19,20 +19,6 @@ from ingest.normalize import normalize
 
 DATA = Path(__file__).with_name("data")
 
-# Canonical names for units the seeds spell two ways. Only exact synonyms go here.
-ALIASES: dict[str, str] = {
-    "市发展改革委": "市发改委",
-    "市发展和改革委员会": "市发改委",
-    "市人力资源社会保障局": "市人社局",
-    "市人力资源和社会保障局": "市人社局",
-    "各县、区人民政府": "各县区政府",
-    "各县区人民政府": "各县区政府",
-    "各县(区)人民政府": "各县区政府",
-    "各县(区)政府": "各县区政府",
-    "各县、区政府": "各县区政府",
-    "市人民政府": "市政府",
-}
-
 _PREFIX = re.compile(r"^(?:市|省|县|区|各|国家|中国|人行|人民银行|[\u4e00-\u9fff]{1,5}?(?:市|省|县|区|州|盟|旗))")
 _ALL_PLACES = re.compile(r"各[区县市镇乡街村州盟旗]{1,4}")  # 各区县市, 各镇街: every local government
 _BARE = {"政府", "人民政府", "党委", "委", "局"}
@@ -44,6 +30,10 @@ _TRAIL = re.compile(r"(等部门|等单位|等)$")
 def _lines(name: str) -> list[str]:
     text = (DATA / name).read_text(encoding="utf-8")
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+# Canonical names for units spelled two ways (`data/unit_aliases.txt`: exact synonyms only).
+ALIASES: dict[str, str] = dict(line.split("\t") for line in _lines("unit_aliases.txt"))
 
 
 @lru_cache(maxsize=1)
