@@ -73,7 +73,7 @@ def _alternation(words) -> str:
 def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
     """(label anywhere, label at a sentence or line start, one phrase segment)."""
     label = f"(?P<word>{_alternation(role_words()['label'])}){_LABEL_NOUN}[ ]*:"
-    start = re.compile(rf"(?:^|(?<=[。;!?\n]))[ ]*(?={label})", re.MULTILINE)
+    start = re.compile(rf"(?:^|(?<=[。;!?,\n]))[ ]*(?={label})", re.MULTILINE)
     phrase = re.compile(rf"(?P<units>.+?)(?:等部门|等单位|等)?(?P<word>{_alternation(role_words()['phrase'])})(?:负责|落实|实施|推进)?")
     return re.compile(label), start, phrase
 
@@ -238,7 +238,7 @@ def _open_tags(text: str, norm: str, taken: list[tuple[int, int]]) -> list[Tag]:
         s = m.end()
         if any(a <= s < b for a, b in taken) or (tags and s < tags[-1].end):
             continue
-        stop = re.search(r"[。\n(]|$", norm[s:])
+        stop = re.search(r"[。\n]|$", norm[s:])
         fields, end = [], s
         for field in re.finditer(r"[^;]+", norm[s : s + stop.start()]):
             if not (label.match(field.group(0).strip()) or fields and _units(field.group(0), True)):

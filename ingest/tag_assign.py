@@ -161,7 +161,7 @@ class _Headings:
     def line_before(self, heading: str, pos: int) -> tuple[int, str] | None:
         """(start, line) of the last line starting with `heading` that begins before `pos`."""
         if heading not in self._at:
-            pattern = re.compile(r"^[ ]*" + re.escape(heading), re.MULTILINE)
+            pattern = re.compile(r"^[ ]*(?:#{1,6}[ ]+)?" + re.escape(heading), re.MULTILINE)
             self._at[heading] = [m.start() for m in pattern.finditer(self.norm)]
         starts = self._at[heading]
         i = bisect_right(starts, pos - 1)

@@ -108,6 +108,14 @@ def test_heading_tag_covers_items_without_their_own():
     assert by["一.(一)"].tags == ()  # tags stay the texts written in the clause itself
 
 
+def test_markdown_heading_tag_covers_its_items():
+    by = _split("# 标题\n\n## 一、数字经济（牵头单位：市数据局；配合单位：市经信局）\n\n（一）建设算力中心。加快建设。\n"
+                "## 二、其他\n\n（一）做好宣传。加强宣传。\n")
+    item = next(c for k, c in by.items() if k.startswith("一、数字经济") and k.endswith(".(一)"))
+    assert item.lead == ("市数据局",) and item.cooperating == ("市经信局",)
+    assert by["二、其他.(一)"].departments == ()
+
+
 def test_heading_clause_tag_covers_its_items():
     by = _split("一、强化科技创新(区科技局牵头)\n导语。力争达到目标。\n(一)加强平台建设。加快建设。\n")
     assert by["一"].lead == by["一.(一)"].lead == ("区科技局",)
