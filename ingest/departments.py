@@ -26,9 +26,8 @@ from functools import lru_cache
 from ingest.normalize import normalize
 from ingest.units import (  # noqa: F401  (canonical, ALIASES: re-exported for qa/ and index/)
     ALIASES,
-    DATA,
-    _lines,
     canonical,
+    data_lines,
     has_unit_suffix,
     looks_like_unit,
     not_unit_openers,
@@ -39,6 +38,7 @@ from ingest.units import (  # noqa: F401  (canonical, ALIASES: re-exported for q
 
 ROLES = ("lead", "responsible", "cooperating")
 _PARENS = re.compile(r"[()]")
+_TRAIL = re.compile(r"(?:等部门|等单位|等)$")
 _LABEL_NOUN = r"(?:单位|部门|主体|处室|科室|机构)?"
 
 
@@ -58,7 +58,7 @@ class Tag:
 def role_words() -> dict[str, dict[str, str]]:
     """{"label": {word: role}, "phrase": {word: role}} from `data/tag_roles.txt` (loaded once)."""
     words: dict[str, dict[str, str]] = {"label": {}, "phrase": {}}
-    for line in _lines("tag_roles.txt"):
+    for line in data_lines("tag_roles.txt"):
         word, role, form = line.split("\t")
         for f in ("label", "phrase") if form == "both" else (form,):
             words[f][word] = role
@@ -86,7 +86,7 @@ def _units(text: str, aliases: bool, strict: bool = False) -> list[str] | None:
 
 @lru_cache(maxsize=1)
 def _side_note() -> re.Pattern[str]:
-    words = _alternation(_lines("tag_side_notes.txt"))
+    words = _alternation(data_lines("tag_side_notes.txt"))
     return re.compile(rf"\d{{4}}年|{words}|^[\u4e00-\u9fff]{{2,8}}[ ]*:")
 
 
@@ -195,28 +195,28 @@ def roles_units(roles: dict[str, tuple[str, ...]]) -> tuple[tuple[str, ...], tup
     return roles["lead"], _all_units(roles), roles["cooperating"]
 
 
-def _paren_tags(text: str, norm: str, lo: int, hi: int, inner: bool = False) -> list[Tag]:
+def _paren_tags(text: str, norm: str, lo: int, hi: int) -> list[Tag]:
     """Tags among the parenthesis groups of norm[lo:hi]; inside a group that is not a tag, its own
     groups are tried ("(详见附件(市科技局牵头))" is rare but costs nothing)."""
     tags = []
     for s, e in paren_groups(norm[lo:hi]):
         s, e = s + lo, e + lo
         if e - s > 240:
-            tags += _paren_tags(text, norm, s + 1, e - 1, True)
+            tags += _paren_tags(text, norm, s + 1, e - 1)
             continue
         roles = read_tag(norm[s:e]) if _could_be_tag(norm[s + 1 : e - 1]) else None
-        if roles and not roles["lead"] and not roles["cooperating"] and _bare(norm[s:e]) and _second_name(norm, s):
+        if roles and len(roles["responsible"]) == 1 and _bare(norm[s:e]) and _second_name(norm, s):
             roles = None  # "X局(Y局)": one office's second name, not a tag
         if roles:
             tags.append(_make(text, s, e, roles))
         elif "(" in norm[s + 1 : e - 1]:
-            tags += _paren_tags(text, norm, s + 1, e - 1, True)
+            tags += _paren_tags(text, norm, s + 1, e - 1)
     return tags
 
 
 def _could_be_tag(content: str) -> bool:
     """A cheap first test: a role word inside, or the content ends like a unit name (局, 委, 等…)."""
-    return bool(_any_role().search(content)) or content.rstrip(" 等部门单位").endswith(unit_suffixes()) or content.endswith(("部门", "单位"))
+    return bool(_any_role().search(content)) or _TRAIL.sub("", content.rstrip()).endswith(unit_suffixes())
 
 
 @lru_cache(maxsize=1)

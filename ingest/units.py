@@ -27,25 +27,26 @@ _SPACE = re.compile(r"\s+")
 _TRAIL = re.compile(r"(等部门|等单位|等)$")
 
 
-def _lines(name: str) -> list[str]:
+def data_lines(name: str) -> list[str]:
+    """The non-comment lines of one file in `ingest/data/`."""
     text = (DATA / name).read_text(encoding="utf-8")
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
 # Canonical names for units spelled two ways (`data/unit_aliases.txt`: exact synonyms only).
-ALIASES: dict[str, str] = dict(line.split("\t") for line in _lines("unit_aliases.txt"))
+ALIASES: dict[str, str] = dict(line.split("\t") for line in data_lines("unit_aliases.txt"))
 
 
 @lru_cache(maxsize=1)
 def unit_suffixes() -> tuple[str, ...]:
     """The unit-name suffixes of `data/unit_suffixes.txt`, longest first (loaded once)."""
-    return tuple(sorted(set(_lines("unit_suffixes.txt")), key=len, reverse=True))
+    return tuple(sorted(set(data_lines("unit_suffixes.txt")), key=len, reverse=True))
 
 
 @lru_cache(maxsize=1)
 def not_unit_openers() -> tuple[str, ...]:
     """Words that open a parenthesis which is never a tag (以下简称, 包括…), from `data/not_unit_openers.txt`."""
-    return tuple(sorted(set(_lines("not_unit_openers.txt")), key=len, reverse=True))
+    return tuple(sorted(set(data_lines("not_unit_openers.txt")), key=len, reverse=True))
 
 
 def canonical(name: str, *, aliases: bool = True) -> str:

@@ -60,9 +60,9 @@ def test_second_name_after_a_unit_is_not_a_tag(text):
     assert find_tags(text) == []
 
 
-def test_a_role_word_inside_still_counts_after_a_unit_name():
-    tags = find_tags("加快建设平台体系(市科技局牵头)。")
-    assert [t.lead for t in tags] == [("市科技局",)]
+def test_a_tag_right_after_a_unit_like_word_still_counts():
+    assert [t.lead for t in find_tags("加快建设技术中心(市科技局牵头)。")] == [("市科技局",)]
+    assert [t.departments for t in find_tags("支持建设区域创新中心（市科技局、市发改委）")] == [("市科技局", "市发改委")]
 
 
 @pytest.mark.parametrize(("text", "raw", "lead", "units", "cooperating"), [
