@@ -79,8 +79,8 @@ def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
 
 
 def _units(text: str, aliases: bool, strict: bool = False) -> list[str] | None:
-    # Spaces separate units ("市商务局 市发改委"); line breaks inside a tag are wraps.
-    text = re.sub(r"[ ]+", "、", text.replace("\n", "").strip(" 、,;"))
+    # Spaces separate units ("市商务局 市发改委").
+    text = re.sub(r"[ ]+", "、", text.strip(" 、,;"))
     return split_units(text, strict=strict, aliases=aliases) if text else None
 
 
@@ -139,12 +139,12 @@ def _phrased(body: str, aliases: bool) -> dict[str, list[str]] | None:
 def read_tag(content: str, *, aliases: bool = True) -> dict[str, tuple[str, ...]] | None:
     """The roles in one tag (parentheses optional): {"lead", "responsible", "cooperating"} → units,
     canonical or as written (`aliases` False); None when `content` is not a responsibility tag."""
-    body = normalize(content).strip()
+    body = normalize(content).replace("\n", "").strip()  # a line break inside a tag is a wrap (PDF text)
     if body[:1] == "(" and body[-1:] == ")":
         body = body[1:-1].strip()
     if not body or body.startswith(not_unit_openers()):
         return None
-    roles = _labelled(body, aliases) or _phrased(body.replace("\n", ""), aliases)
+    roles = _labelled(body, aliases) or _phrased(body, aliases)
     if not roles or not any(roles.values()):
         return None
     lead = list(dict.fromkeys(roles["lead"]))

@@ -65,6 +65,11 @@ def test_a_tag_right_after_a_unit_like_word_still_counts():
     assert [t.departments for t in find_tags("支持建设区域创新中心（市科技局、市发改委）")] == [("市科技局", "市发改委")]
 
 
+def test_a_tag_wrapped_over_two_lines_is_one_tag():
+    (tag,) = find_tags("推进数据共享。（牵头单位：市数据局，配合单\n位：市财政局、市公安\n局）\n")
+    assert (tag.lead, tag.cooperating) == (("市数据局",), ("市财政局", "市公安局"))
+
+
 @pytest.mark.parametrize(("text", "raw", "lead", "units", "cooperating"), [
     ("推进数据共享。责任单位：市数据局、市财政局。", "责任单位：市数据局、市财政局", (), ("市数据局", "市财政局"), ()),
     ("推进数据共享。\n责任部门：区政务服务局\n", "责任部门：区政务服务局", (), ("区政务服务局",), ()),
