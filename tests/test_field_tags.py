@@ -80,3 +80,12 @@ def test_parenthetical_false_unit_has_no_tags(capsys):
 def test_field_documents_without_tags_get_none(case):
     _, loaded = _case(case)
     assert [(c.id, c.departments) for c in loaded.clauses if c.departments] == []
+
+
+@pytest.mark.parametrize("case", sorted(p.name for p in FIELD.iterdir()) if FIELD.is_dir() else ["(absent)"])
+def test_roles_consistent_on_every_field_document(case):
+    _, loaded = _case(case)
+    for c in loaded.clauses:
+        assert set(c.lead) <= set(c.departments) and set(c.cooperating) <= set(c.departments), c.id
+        assert not set(c.lead) & set(c.cooperating), c.id
+        assert all(raw in c.text for raw in c.tags), c.id

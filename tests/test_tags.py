@@ -170,3 +170,16 @@ def test_counts_and_roles_keep_cooperating_apart():
     assert (rows["区财政局"].lead, rows["区财政局"].cooperating, rows["区财政局"].total) == (1, 1, 3)
     assert (rows["区科技局"].lead, rows["区科技局"].cooperating, rows["区科技局"].total) == (1, 0, 2)
     assert [unit_role("区财政局", by[k]) for k in ("一.1", "一.2", "一.3")] == ["cooperating", "lead", "shared"]
+
+
+def _assert_roles_consistent(clauses):
+    for c in clauses:
+        assert set(c.lead) <= set(c.departments) and set(c.cooperating) <= set(c.departments), c.id
+        assert not set(c.lead) & set(c.cooperating), c.id
+        assert c.departments[: len(c.lead)] == c.lead, c.id  # lead units first
+        assert all(raw in c.text for raw in c.tags), c.id
+
+
+def test_roles_consistent_on_the_seeds(seed_corpus):
+    _assert_roles_consistent(seed_corpus.clauses)
+    assert not any(c.cooperating for c in seed_corpus.clauses)  # the seeds write no 配合 tag
