@@ -85,7 +85,8 @@ def test_unparenthesised_labelled_tags(text, raw, lead, units, cooperating):
 
 @pytest.mark.parametrize("text", [
     "责任单位要加强管理。", "联系人：张三；联系电话：12345678。", "发布机关：广州市民政局", "初核机构：广州市高校毕业生就业指导中心；",
-    "负责人：王五。",
+    "负责人：王五。", "实施日期：2025年06月01日", "主办：广州市越秀区人民政府    承办：广州市越秀区政务服务和数据管理局",
+    "主办单位：广州市人民政府办公厅", "支持对象：在本市注册的企业。",
 ])
 def test_labels_without_a_role_or_units_are_not_tags(text):
     assert find_tags(text) == []
