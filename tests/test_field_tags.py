@@ -82,7 +82,7 @@ def test_field_documents_without_tags_get_none(case):
     assert [(c.id, c.departments) for c in loaded.clauses if c.departments] == []
 
 
-@pytest.mark.parametrize("case", sorted(p.name for p in FIELD.iterdir()) if FIELD.is_dir() else ["(absent)"])
+@pytest.mark.parametrize("case", sorted(p.name for p in FIELD.iterdir() if p.is_dir()) if FIELD.is_dir() else ["(absent)"])
 def test_roles_consistent_on_every_field_document(case):
     _, loaded = _case(case)
     for c in loaded.clauses:
