@@ -89,3 +89,14 @@ def test_roles_consistent_on_every_field_document(case):
         assert set(c.lead) <= set(c.departments) and set(c.cooperating) <= set(c.departments), c.id
         assert not set(c.lead) & set(c.cooperating), c.id
         assert all(raw in c.text for raw in c.tags), c.id
+
+
+def test_one_unit_view_names_its_role(capsys):
+    folder, _ = _case("tag-lead-cooperate")
+    assert main(["departments", "区级相关部门", "--corpus", str(folder), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["total"], out["lead"], out["cooperating"]) == (3, 0, 3)
+    assert {c["role"] for d in out["documents"] for c in d["clauses"]} == {"cooperating"}
+    assert main(["departments", "市商务局", "--corpus", str(folder)]) == 0
+    text = capsys.readouterr().out
+    assert "市商务局: 1 项 (牵头 1, 配合 0)" in text and "[牵头]" in text
