@@ -184,3 +184,14 @@ def _assert_roles_consistent(clauses):
 def test_roles_consistent_on_the_seeds(seed_corpus):
     _assert_roles_consistent(seed_corpus.clauses)
     assert not any(c.cooperating for c in seed_corpus.clauses)  # the seeds write no 配合 tag
+
+
+def test_department_view_roles():
+    from qa.service import DepartmentView
+
+    by = _split("一、任务\n1.甲。做好。(区科技局牵头,区财政局配合)\n2.乙。做好。(区财政局牵头)\n3.丙。做好。(区财政局、区科技局分工负责)\n")
+    view = DepartmentView("区财政局", (("d", "D", tuple(by.values())),))
+    body = view.to_json()
+    assert (body["total"], body["lead"], body["cooperating"]) == (3, 1, 1)
+    assert [c["role"] for c in body["documents"][0]["clauses"]] == ["cooperating", "lead", "shared"]
+    assert all("cooperating" in c for c in body["documents"][0]["clauses"])
