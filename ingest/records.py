@@ -59,6 +59,7 @@ class Clause:
     region: str = ""
     part: int = 0  # 0 for a whole provision; 1, 2, ... for the parts of a split one
     tags: tuple[str, ...] = field(default=())  # the raw responsibility tag texts, as written
+    cooperating: tuple[str, ...] = ()  # 配合单位: the units in `departments` that only support
 
     @property
     def path_text(self) -> str:
@@ -76,6 +77,7 @@ class Clause:
             "span": list(self.span),
             "lead": list(self.lead),
             "departments": list(self.departments),
+            "cooperating": list(self.cooperating),
         }
 
     @classmethod
@@ -93,6 +95,7 @@ class Clause:
             region=row.get("region", ""),
             part=row.get("part", 0),
             tags=tuple(row.get("tags", ())),
+            cooperating=tuple(row.get("cooperating", ())),  # absent in records written before it existed
         )
 
     def to_record(self) -> dict:
@@ -123,6 +126,7 @@ class Hit:
             "text": c.text,
             "lead": list(c.lead),
             "departments": list(c.departments),
+            "cooperating": list(c.cooperating),
         }
 
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ingest.departments import find_tags
+from ingest.departments import find_tags, tag_units
 from ingest.normalize import normalize
 from ingest.records import Clause, Document
+from ingest.tag_assign import assign_tags
 
 CN_NUM = "一二三四五六七八九十百千万零〇两"
 _MARKERS: list[tuple[str, re.Pattern[str]]] = [
@@ -172,7 +173,7 @@ def split_document(doc: Document, limit: int = 400) -> list[Clause]:
             labels = tuple(m.label for m in stack)
             path = tuple(m.heading for m in stack[:-1]) + (_short(marker),)
             pieces.append((labels, path, marker.start, next_start))
-    return _to_clauses(doc, norm, pieces, limit)
+    return assign_tags(_to_clauses(doc, norm, pieces, limit), norm)
 
 
 def _short(marker: _Marker) -> str:
@@ -215,8 +216,7 @@ def _to_clauses(doc: Document, norm: str, pieces, limit: int) -> list[Clause]:
             base += f"@{seen[base]}"
         whole = doc.text[parts[0][0] : parts[-1][1]]
         tags = find_tags(whole, norm[parts[0][0] : parts[-1][1]])
-        lead = tuple(dict.fromkeys(u for t in tags for u in t.lead))
-        departments = tuple(dict.fromkeys(u for t in tags for u in t.departments))
+        lead, departments, cooperating = tag_units(tags)
         for n, (s, e) in enumerate(parts, start=1):
             piece = doc.text[s:e]
             clauses.append(
@@ -229,6 +229,7 @@ def _to_clauses(doc: Document, norm: str, pieces, limit: int) -> list[Clause]:
                     span=(s, e),
                     lead=lead,
                     departments=departments,
+                    cooperating=cooperating,
                     region=meta.region,
                     part=0 if len(parts) == 1 else n,
                     tags=tuple(t.raw for t in find_tags(piece, norm[s:e])),

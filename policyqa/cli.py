@@ -48,17 +48,17 @@ def _corpus_clauses(args: argparse.Namespace, settings):
 
 
 def cmd_departments(args: argparse.Namespace, settings) -> int:
-    """List units with counts, or every provision one unit leads or shares, grouped by document."""
-    from ingest.departments import clauses_for_unit, resolve_unit, unit_counts
+    """List units with counts, or every provision one unit leads, cooperates on or shares, by document."""
+    from ingest.departments import clauses_for_unit, resolve_unit, unit_counts, unit_role as _role
 
     documents, clauses = _corpus_clauses(args, settings)
     counts = unit_counts(clauses)
     if not args.name:
         if args.json:
-            _print_json([{"name": r.name, "lead": r.lead, "total": r.total} for r in counts])
+            _print_json([{"name": r.name, "lead": r.lead, "cooperating": r.cooperating, "total": r.total} for r in counts])
         else:
             for r in counts:
-                print(f"{r.name}\t牵头 {r.lead}\t合计 {r.total}")
+                print(f"{r.name}\t牵头 {r.lead}\t配合 {r.cooperating}\t合计 {r.total}")
         return 0
     matches = resolve_unit(args.name, [r.name for r in counts])
     if not matches:
@@ -68,23 +68,25 @@ def cmd_departments(args: argparse.Namespace, settings) -> int:
     unit = matches[0]
     titles = {d.meta.doc_id: d.meta.title for d in documents}
     grouped = clauses_for_unit(clauses, unit)
+    roles = [_role(unit, c) for v in grouped.values() for c in v]
     if args.json:
         _print_json({
             "name": unit,
-            "total": sum(len(v) for v in grouped.values()),
+            "total": len(roles),
+            "lead": roles.count("lead"),
+            "cooperating": roles.count("cooperating"),
             "documents": [
                 {"doc_id": doc_id, "doc_title": titles[doc_id],
-                 "clauses": [dict(c.to_json(), role="lead" if unit in c.lead else "shared") for c in items]}
+                 "clauses": [dict(c.to_json(), role=_role(unit, c)) for c in items]}
                 for doc_id, items in grouped.items()
             ],
         })
         return 0
-    total = sum(len(v) for v in grouped.values())
-    print(f"{unit}: {total} 项 (牵头 {sum(unit in c.lead for v in grouped.values() for c in v)})")
+    print(f"{unit}: {len(roles)} 项 (牵头 {roles.count('lead')}, 配合 {roles.count('cooperating')})")
     for doc_id, items in grouped.items():
         print(f"\n《{titles[doc_id]}》 {len(items)} 项")
         for c in items:
-            role = "牵头" if unit in c.lead else "分工"
+            role = {"lead": "牵头", "cooperating": "配合", "shared": "分工"}[_role(unit, c)]
             print(f"  [{role}] {c.id}  {c.path_text}\n      {c.text[:80].strip()}…")
     return 0
 

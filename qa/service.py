@@ -90,12 +90,24 @@ class DepartmentView:
         """Number of provisions the unit leads."""
         return sum(self.name in c.lead for _, _, items in self.groups for c in items)
 
+    @property
+    def cooperating(self) -> int:
+        """Number of provisions the unit only supports (配合)."""
+        return sum(self.role(c) == "cooperating" for _, _, items in self.groups for c in items)
+
+    def role(self, clause: Clause) -> str:
+        """The unit's role in one provision: "lead", "cooperating" (配合) or "shared" (responsible)."""
+        from ingest.departments import unit_role  # here, so this edit stays inside the class
+
+        return unit_role(self.name, clause)
+
     def to_json(self) -> dict:
         """The shape of `policyqa departments NAME --json`."""
-        return {"name": self.name, "total": self.total, "documents": [
-            {"doc_id": doc_id, "doc_title": title,
-             "clauses": [dict(c.to_json(), role="lead" if self.name in c.lead else "shared") for c in items]}
-            for doc_id, title, items in self.groups]}
+        return {"name": self.name, "total": self.total, "lead": self.lead, "cooperating": self.cooperating,
+                "documents": [
+                    {"doc_id": doc_id, "doc_title": title,
+                     "clauses": [dict(c.to_json(), role=self.role(c)) for c in items]}
+                    for doc_id, title, items in self.groups]}
 
 
 # --------------------------------------------------------------------------- pure helpers
