@@ -35,7 +35,8 @@ class Clause:
     """One numbered provision (or a part of one) with its place in the document.
 
     `span` indexes both the document's original text and its normalised form (normalisation is
-    length-preserving), so `document.text[span[0]:span[1]] == clause.text`.
+    length-preserving). `text` is that span as a reader sees it: page furniture dropped and wrapped
+    lines joined (`ingest.furniture.Layout.render`); for text without either they are equal.
     """
 
     id: str  # e.g. "yangquan-2017#二.(一).3"; parts of a long provision add "~2", "~3"
@@ -49,6 +50,7 @@ class Clause:
     region: str = ""
     part: int = 0  # 0 for a whole provision; 1, 2, ... for the parts of a split one
     tags: tuple[str, ...] = field(default=())  # the raw responsibility tag texts, as written
+    kind: str = ""  # preamble | article | item | section | annex | table_row | paragraph ("" if unknown)
 
     @property
     def path_text(self) -> str:
@@ -66,11 +68,13 @@ class Clause:
             "span": list(self.span),
             "lead": list(self.lead),
             "departments": list(self.departments),
+            "kind": self.kind,
         }
 
     @classmethod
     def from_json(cls, row: dict) -> "Clause":
-        """Inverse of `to_json` plus the stored extras (region, part, tags)."""
+        """Inverse of `to_json` plus the stored extras (region, part, tags); records written before a
+        field existed (such as `kind`) read with its default."""
         return cls(
             id=row["id"],
             doc_id=row["doc_id"],
@@ -83,6 +87,7 @@ class Clause:
             region=row.get("region", ""),
             part=row.get("part", 0),
             tags=tuple(row.get("tags", ())),
+            kind=row.get("kind", ""),
         )
 
     def to_record(self) -> dict:
@@ -113,6 +118,7 @@ class Hit:
             "text": c.text,
             "lead": list(c.lead),
             "departments": list(c.departments),
+            "kind": c.kind,
         }
 
 
