@@ -52,7 +52,23 @@ class _Piece:
 
 def layout_of(doc: Document) -> Layout:
     """The furniture and wrapped lines of `doc` (what `split_document` removes and joins)."""
-    return scan(doc.text, is_marker_line)
+    return _analyse(doc)[0]
+
+
+def _analyse(doc: Document) -> tuple[Layout, str, list[Marker]]:
+    """The layout, the view the splitter reads, and the structure markers of `doc`.
+
+    A cross-reference that starts a line mid-sentence ("…不再具备\n第五条所列…") is found only once
+    the markers are known; its line break is then joined too.
+    """
+    layout = scan(doc.text, is_marker_line)
+    norm = normalize(doc.text)
+    view = layout.view(norm)
+    markers, continued = structure_markers(view)
+    if continued:
+        layout = layout.joining(view, doc.text, [m.start for m in continued])
+        view = layout.view(norm)
+    return layout, view, markers
 
 
 def structure_markers(view: str) -> tuple[list[Marker], list[Marker]]:
@@ -120,13 +136,7 @@ def _cut_points(view: str, start: int, end: int, limit: int) -> list[tuple[int, 
 def split_document(doc: Document, limit: int = 400) -> list[Clause]:
     """Split `doc` into clauses; every non-whitespace character outside section headings and removed
     furniture lands in exactly one clause."""
-    layout = layout_of(doc)
-    norm = normalize(doc.text)
-    view = layout.view(norm)
-    markers, continued = structure_markers(view)
-    if continued:
-        layout = layout.joining(view, doc.text, [m.start for m in continued])
-        view = layout.view(norm)
+    layout, view, markers = _analyse(doc)
     if not markers:
         pieces = [
             _Piece((f"段{n}",), (f"第{n}段",), "paragraph", [(m.start(), m.end())])
@@ -202,8 +212,15 @@ def _piece_for(stack: list[Marker]) -> _Piece:
 
 
 def _short(marker: Marker) -> str:
-    """A clause's own path entry: its heading when it has a short title, else just its number."""
+    """A clause's own path entry: its heading when it has a short title, else just its number.
+
+    A numbered item ("1、", "(1)") shows its title only when its line is nothing but that title
+    ("1、一次性创业资助" above its conditions), not the first words of a sentence it starts.
+    """
+    titled = len(marker.heading) <= 24 and marker.line_end - marker.start == len(marker.heading)
     if marker.kind.startswith("md") or marker.kind in ("一、", "(一)", "编", "章", "节", "附件") and len(marker.heading) <= 24:
+        return marker.heading
+    if marker.kind in ("1.", "(1)") and titled:
         return marker.heading
     line_label = {"1.": f"{marker.label}.", "一、": f"{marker.label}、"}.get(marker.kind, marker.label)
     return line_label
