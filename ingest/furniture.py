@@ -119,11 +119,15 @@ def scan(text: str, is_marker_line=lambda line: False) -> Layout:
     removed = [Furniture("markup", m.group(0), (m.start(), m.end())) for m in inline]
     edits = [_Edit(m.start(), m.end(), "", False) for m in inline]
     lines = _lines(text, norm, inline)
-    _mark_line_furniture(lines, is_marker_line)
-    removed += [Furniture(ln.furniture, ln.text, (ln.start + len(text[ln.start:ln.end]) - len(text[ln.start:ln.end].lstrip()),
-                                                  ln.start + len(text[ln.start:ln.end].rstrip())))
-                for ln in lines if ln.furniture and ln.furniture != "markup"]
-    edits += _line_edits(text, lines, is_marker_line)
+    is_full = _full_line_test(text)
+    _mark_line_furniture(text, lines, is_full, is_marker_line)
+    for ln in lines:
+        if ln.furniture and ln.furniture != "markup":
+            raw = text[ln.start : ln.end]
+            start = ln.start + len(raw) - len(raw.lstrip())
+            end = ln.start + len(raw.rstrip())
+            removed.append(Furniture(ln.furniture, text[start:end], (start, end)))
+    edits += _line_edits(text, lines, is_full, is_marker_line)
     edits = _merge(edits)
     return Layout(tuple(sorted(removed, key=lambda f: f.span)), tuple(edits))
 
@@ -148,7 +152,7 @@ def _lines(text: str, norm: str, inline: list[re.Match]) -> list[_Line]:
     return lines
 
 
-def _mark_line_furniture(lines: list[_Line], is_marker_line) -> None:
+def _mark_line_furniture(text: str, lines: list[_Line], is_full, is_marker_line) -> None:
     """Label whole lines that are page numbers, page markers or running headers."""
     markers = words("page_markers")
     marker_re = re.compile(r"[(\[]? *(?:" + "|".join(map(re.escape, markers)) + r") *[)\]]?") if markers else None
@@ -159,10 +163,10 @@ def _mark_line_furniture(lines: list[_Line], is_marker_line) -> None:
             ln.furniture = "page_number"
         elif marker_re and marker_re.fullmatch(ln.text):
             ln.furniture = "page_marker"
-    _mark_running_headers(lines, is_marker_line)
+    _mark_running_headers(text, lines, is_full, is_marker_line)
 
 
-def _mark_running_headers(lines: list[_Line], is_marker_line) -> None:
+def _mark_running_headers(text: str, lines: list[_Line], is_full, is_marker_line) -> None:
     """A short line repeated on many pages (three times, or twice beside page numbers) is a header.
 
     Its first occurrence stays when it opens the document: that is the title the header repeats.
@@ -173,9 +177,9 @@ def _mark_running_headers(lines: list[_Line], is_marker_line) -> None:
     for key, n in counts.items():
         if n < 2 or len(key) > 40 or _SENTENCE_PUNCT.search(key) or key[-1] in ":：" or "|" in key:
             continue
-        if is_marker_line(key):
-            continue
         hits = [ln for ln in content if ln.text == key]
+        if is_marker_line(key) or any(is_full(text[ln.start : ln.end]) for ln in hits):
+            continue  # a full-width line is a piece of a wrapped paragraph, not a header
         if n < 3 and not all(_near_page_number(lines, ln) for ln in hits):
             continue
         for ln in hits:
@@ -220,9 +224,8 @@ def _full_line_test(text: str):
     return lambda line: any(w is not None and m(line.rstrip()) >= w - slack for w, m, slack in checks)
 
 
-def _line_edits(text: str, lines: list[_Line], is_marker_line) -> list[_Edit]:
+def _line_edits(text: str, lines: list[_Line], is_full, is_marker_line) -> list[_Edit]:
     """Edits for whole-line furniture and for line breaks that only wrap a sentence."""
-    is_full = _full_line_test(text)
     content = [i for i, ln in enumerate(lines) if ln.text and not ln.furniture]
     edits: list[_Edit] = []
     bounds = [-1] + content + [len(lines)]
@@ -253,9 +256,10 @@ def _wraps(text: str, a: _Line, b: _Line, is_full, is_marker_line) -> bool:
 
 
 def _glue(text: str, start: int, stop: int) -> str:
-    """What a joined line break becomes: nothing between CJK text, a space between two Latin words."""
+    """What a joined line break becomes: nothing between CJK text, a space between two Latin words
+    (a break inside a number or between a number and a word is taken as no space)."""
     left, right = text[start - 1 : start], text[stop : stop + 1]
-    return " " if (left + right).isascii() and left.isalnum() and right.isalnum() else ""
+    return " " if (left + right).isascii() and left.isalpha() and right.isalpha() else ""
 
 
 def _merge(edits: list[_Edit]) -> list[_Edit]:

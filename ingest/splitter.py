@@ -84,20 +84,32 @@ def structure_markers(view: str) -> tuple[list[Marker], list[Marker]]:
     events = sorted(markers + find_labels(view), key=lambda m: m.start)
     stack: list[Marker] = []
     kept: list[Marker] = []
+    labelled: set[int] = set()  # items whose own text has reached its label lines
     for ev in events:
         if ev.kind == "label":
-            if _closes_run(stack):
-                stack = stack[:-1]
-                kept.append(ev)
+            if stack and id(stack[-1]) not in labelled:
+                if _closes_run(view, stack, ev, labelled):
+                    stack = stack[:-1]
+                    kept.append(ev)
+                if stack:
+                    labelled.add(id(stack[-1]))
             continue
         stack = _push(stack, ev)
         kept.append(ev)
     return kept, continued
 
 
-def _closes_run(stack: list[Marker]) -> bool:
-    """A label closes the innermost run when that run is of numbered sub-items under an item."""
-    return len(stack) >= 2 and stack[-1].kind in _ITEM_KINDS
+def _closes_run(view: str, stack: list[Marker], label: Marker, labelled: set[int]) -> bool:
+    """Whether `label` closes the innermost run of numbered sub-items and goes back to their item.
+
+    It does when the item above already had a label line before the run ("补贴条件：" then (1)…(3),
+    then "补贴标准："), or when the last sub-item has said more than a bare title; right under a bare
+    title ("1.技改补助⏎申报条件：") the label is that sub-item's own.
+    """
+    if len(stack) < 2 or stack[-1].kind not in _ITEM_KINDS:
+        return False
+    said = view[stack[-1].start : label.start].strip()
+    return id(stack[-2]) in labelled or "\n" in said or len(said) > 24
 
 
 def _is_heading_only(view: str, marker: Marker, next_start: int) -> bool:
