@@ -18,10 +18,11 @@ therefore never have lines joined.
 
 from __future__ import annotations
 
+import bisect
 import re
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 
 from ingest.normalize import normalize
 from ingest.vocab import words
@@ -89,6 +90,15 @@ class Layout:
             start = len(view[:pos].rstrip())
             edits.append(_Edit(start, pos, _glue(text, start, pos), True))
         return Layout(self.removed, tuple(_merge(edits)))
+
+    def touches(self, start: int, end: int) -> bool:
+        """True when some edit overlaps [start, end)."""
+        i = bisect.bisect_left(self._ends, start + 1)
+        return i < len(self.edits) and self.edits[i].start < end
+
+    @cached_property
+    def _ends(self) -> list[int]:
+        return [e.end for e in self.edits]
 
     def render(self, text: str, start: int, end: int) -> str:
         """`text[start:end]` as a reader sees it: furniture dropped, wrapped lines joined."""
@@ -177,6 +187,8 @@ def _mark_running_headers(text: str, lines: list[_Line], is_full, is_marker_line
     for key, n in counts.items():
         if n < 2 or len(key) > 40 or _SENTENCE_PUNCT.search(key) or key[-1] in ":：" or "|" in key:
             continue
+        if not any(ch.isalnum() for ch in key):
+            continue  # a line of separators or invisible characters (U+200B) is not a header
         hits = [ln for ln in content if ln.text == key]
         if is_marker_line(key) or any(is_full(text[ln.start : ln.end]) for ln in hits):
             continue  # a full-width line is a piece of a wrapped paragraph, not a header
@@ -195,8 +207,14 @@ def _near_page_number(lines: list[_Line], line: _Line, reach: int = 2) -> bool:
     return any(ln.furniture == "page_number" for ln in around[max(0, j - reach) : j + reach + 1])
 
 
+# Characters two columns wide (CJK, Hangul, full-width forms): an east_asian_width W/F test by range,
+# since calling unicodedata per character is the slowest step on large texts.
+_WIDE = re.compile("[\u1100-\u115f\u2e80-\u303e\u3041-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f"
+                   "\uff00-\uff60\uffe0-\uffe6\U00020000-\U0003fffd]")
+
+
 def _width(s: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
+    return len(s) + len(_WIDE.findall(s))
 
 
 def wrap_width(text: str, measure=_width, slack: int = 4) -> int | None:

@@ -157,12 +157,15 @@ def _article_number(label: str) -> tuple[int, int] | None:
 
 
 def _ends_mid_sentence(view: str, pos: int, headings: set[int]) -> bool:
-    """True when the text before `pos` stops inside a sentence (not after a sentence end or a heading)."""
-    before = view[:pos].rstrip()
-    if not before:
+    """True when the text before `pos` stops inside a sentence: not after a sentence end, a blank
+    line, a marker heading, or a short line with no punctuation at all (an unnumbered heading)."""
+    before = view[:pos].rstrip(" ")
+    if not before.strip() or before.endswith("\n\n") or re.search(r"\n[ ]*\n[ ]*$", before):
         return False
+    before = before.rstrip()
     line_start = before.rfind("\n") + 1
-    if line_start in headings:
+    line = before[line_start:].strip()
+    if line_start + len(before[line_start:]) - len(before[line_start:].lstrip()) in headings or len(line) <= 40 and not re.search(r"[，,、。；;：:！？!?]", line):
         return False
     return not re.search(r"[。！？!?；;:：][”’\"')）]*$", before)
 

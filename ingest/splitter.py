@@ -33,7 +33,7 @@ from ingest.markers import (
     is_marker_line,
 )
 from ingest.normalize import normalize
-from ingest.numerals import CN_NUM
+from ingest.numerals import CN_NUM, to_int
 from ingest.records import Clause, Document
 
 __all__ = ["CN_NUM", "find_markers", "layout_of", "split_document", "structure_markers"]
@@ -103,13 +103,18 @@ def _closes_run(view: str, stack: list[Marker], label: Marker, labelled: set[int
     """Whether `label` closes the innermost run of numbered sub-items and goes back to their item.
 
     It does when the item above already had a label line before the run ("补贴条件：" then (1)…(3),
-    then "补贴标准："), or when the last sub-item has said more than a bare title; right under a bare
-    title ("1.技改补助⏎申报条件：") the label is that sub-item's own.
+    then "补贴标准："), or when the item above is a numbered item, the run has more than one
+    sub-item and the last one has said more than a bare title. Right under a bare title
+    ("1.技改补助⏎申报条件："), or inside one item of a Markdown section, the label is the sub-item's.
     """
     if len(stack) < 2 or stack[-1].kind not in _ITEM_KINDS:
         return False
-    said = view[stack[-1].start : label.start].strip()
-    return id(stack[-2]) in labelled or "\n" in said or len(said) > 24
+    top, parent = stack[-1], stack[-2]
+    if id(parent) in labelled:
+        return True
+    said = view[top.start : label.start].strip()
+    in_run = (to_int(top.label.strip("()")) or 0) > 1
+    return parent.kind in _ITEM_KINDS and in_run and ("\n" in said or len(said) > 24)
 
 
 def _is_heading_only(view: str, marker: Marker, next_start: int) -> bool:
@@ -188,7 +193,7 @@ def _pieces(view: str, markers: list[Marker]) -> list[_Piece]:
 
 # A table row as loaders write it: three or more cells joined by " | ", or "名称：值；" pairs (in the
 # normalised view the full-width colon and semicolon are ASCII).
-_ROW = re.compile(r"^[ ]*(?:[^\n|]*\S[^\n|]* \| [^\n]* \| [^\n]*|(?:[^\n:;|]{1,12}:[^\n;]*;){2,}[^\n]*)$", re.MULTILINE)
+_ROW = re.compile(r"^[ ]*(?:[^\n| ][^\n|]* \| [^\n|]* \| [^\n]*|(?:[^\n:;|]{1,12}:[^\n;]*;){2,}[^\n]*)$", re.MULTILINE)
 
 
 def _with_rows(view: str, piece: _Piece) -> list[_Piece]:
@@ -197,7 +202,7 @@ def _with_rows(view: str, piece: _Piece) -> list[_Piece]:
     A table is two or more row lines in a row; the first row of a " | " table is its header and is
     carried in the path of the rows below it, so a row is read with its column names.
     """
-    rows = [m for s, e in piece.segments for m in _ROW.finditer(view, s, e)]
+    rows = [m for s, e in piece.segments if " | " in view[s:e] or ";" in view[s:e] for m in _ROW.finditer(view, s, e)]
     if len(rows) < 2:
         return [piece]
     out, rest, n, header = [], [], 0, None
@@ -260,6 +265,7 @@ def _push(stack: list[Marker], marker: Marker) -> list[Marker]:
 
 def _to_clauses(doc: Document, layout: Layout, view: str, pieces: list[_Piece], limit: int) -> list[Clause]:
     meta = doc.meta
+    norm = normalize(doc.text)
     clauses: list[Clause] = []
     seen: dict[str, int] = {}
     for piece in pieces:
@@ -270,26 +276,33 @@ def _to_clauses(doc: Document, layout: Layout, view: str, pieces: list[_Piece], 
         seen[base] = seen.get(base, 0) + 1
         if seen[base] > 1:
             base += f"@{seen[base]}"
-        whole = "\n".join(layout.render(doc.text, s, e) for s, e in parts)
-        tags = find_tags(whole)
+        shown = [_shown(doc.text, norm, layout, s, e) for s, e in parts]
+        tags = find_tags("\n".join(t for t, _ in shown), "\n".join(n for _, n in shown))
         lead = tuple(dict.fromkeys(u for t in tags for u in t.lead))
         departments = tuple(dict.fromkeys(u for t in tags for u in t.departments))
-        for n, (s, e) in enumerate(parts, start=1):
-            piece_text = layout.render(doc.text, s, e)
+        for n, ((s, e), (text, text_norm)) in enumerate(zip(parts, shown), start=1):
             clauses.append(
                 Clause(
                     id=base if len(parts) == 1 else f"{base}~{n}",
                     doc_id=meta.doc_id,
                     doc_title=meta.title,
                     path=piece.path,
-                    text=piece_text,
+                    text=text,
                     span=(s, e),
                     lead=lead,
                     departments=departments,
                     region=meta.region,
                     part=0 if len(parts) == 1 else n,
-                    tags=tuple(t.raw for t in find_tags(piece_text)),
+                    tags=tuple(t.raw for t in find_tags(text, text_norm)),
                     kind=piece.kind,
                 )
             )
     return sorted(clauses, key=lambda c: c.span)
+
+
+def _shown(text: str, norm: str, layout: Layout, start: int, end: int) -> tuple[str, str]:
+    """A part's text as shown and its normal form (a slice of both when nothing in it is edited)."""
+    if not layout.touches(start, end):
+        return text[start:end], norm[start:end]
+    shown = layout.render(text, start, end)
+    return shown, normalize(shown)

@@ -38,11 +38,23 @@ def assert_partition(doc: Document, clauses) -> None:
             assert len(line.strip()) <= 40
 
 
-def assert_no_mid_sentence_start(doc: Document, clauses) -> None:
-    """Each clause starts at a line start or after a sentence end, as a reader sees the text."""
+_END = re.compile(r"[。！？；;!?\n]")
+
+
+def assert_no_mid_sentence_start(doc: Document, clauses, limit: int = 400) -> None:
+    """Each clause starts at a line start or after a sentence end, as a reader sees the text. Only a
+    later part of a long provision may start inside a sentence: after a comma (the cut found no
+    sentence end in its window) or anywhere in a sentence longer than the clause limit."""
     view = layout_of(doc).view(normalize(doc.text))
     for c in clauses:
         before = view[: c.span[0]].rstrip(" ")
+        if c.part > 1 and re.search(r"[，,、:]$", before):
+            continue
+        if c.part > 1:
+            sentence_start = max((m.end() for m in _END.finditer(view, 0, c.span[0])), default=0)
+            after = _END.search(view, c.span[0])
+            if (after.start() if after else len(view)) - sentence_start > limit:
+                continue
         assert before == "" or before.endswith("\n") or re.search(r"[。！？；;!?][”’\"')）]*$", before), c.id
 
 
