@@ -51,7 +51,8 @@ def assert_no_mid_sentence_start(doc: Document, clauses, limit: int = 400) -> No
         if c.part > 1 and re.search(r"[，,、:]$", before):
             continue
         if c.part > 1:
-            sentence_start = max((m.end() for m in _END.finditer(view, 0, c.span[0])), default=0)
+            sentence_start = max((m.end() for m in _END.finditer(view, max(0, c.span[0] - 4 * limit), c.span[0])),
+                                 default=max(0, c.span[0] - 4 * limit))
             after = _END.search(view, c.span[0])
             if (after.start() if after else len(view)) - sentence_start > limit:
                 continue
