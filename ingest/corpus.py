@@ -49,7 +49,8 @@ _ITEM_START = re.compile(r"[(（]?[一二三四五六七八九十\d]+[、.．)�
 def _is_title_type(line: str) -> bool:
     """True for a 关于…的通知 line or one ending with a document-type word (办法, 细则（试行）)."""
     core = re.sub(r"\s*[(（][^()（）]{0,20}[)）]\s*$", "", line)  # (试行), （2025年版）
-    return "关于" in core or core.endswith(words("doc_types"))
+    # Six characters at least: a site's "通知公告" link is not a title.
+    return len(core) >= 6 and ("关于" in core or core.endswith(words("doc_types")))
 
 
 def guess_title(text: str, fallback: str) -> str:

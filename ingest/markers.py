@@ -112,6 +112,8 @@ def find_annexes(view: str) -> list[Marker]:
         a = _ANNEX.fullmatch(line)
         if not a or len(line) > 40 or SENTENCE_END.search(line) or not view[: m.start(1)].strip():
             continue
+        if a.group(2) and not a.group(1) and not re.match(r"附 *件 *[:.、 ]", line):
+            continue  # "附件材料清单" is text about annexes, "附件：清单" and "附件1清单" head one
         label = "附件" + a.group(1).replace(" ", "")
         found.append((Marker("附件", label, line, m.start(1), m.end(1)), a.group(2) is None))
     first_bare = next((i for i, (_, bare) in enumerate(found) if bare), None)

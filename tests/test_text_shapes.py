@@ -109,6 +109,13 @@ def test_annex_list_line_stays_with_the_body_and_inline_titled_annexes_split():
     assert "承诺所填" not in "".join(c.text for c in clauses[:-1])
 
 
+def test_a_line_that_only_starts_with_the_word_annex_is_text():
+    text = "一、申报要求\n（一）按时提交。\n附件材料清单\n（二）材料真实。\n"
+    _, clauses = _split(text)
+    assert not any(c.kind == "annex" for c in clauses)
+    assert "附件材料清单" in _by_own(clauses)["一.(一)"].text
+
+
 def test_table_rows_in_an_annex_are_row_clauses_with_their_header():
     text = ("第一条 本办法自印发之日起施行。\n附件\n积分指标表\n类别 | 指标 | 分值\n基础指标 | 住所 | 每满1年计8分\n"
             "加分指标 | 学历 | 本科30分\n")
