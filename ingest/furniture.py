@@ -1,10 +1,10 @@
 """Page furniture and wrapped lines in text that came out of a PDF, an OCR engine or a Markdown export.
 
 A `Layout` says what in a document's text is not document text (page numbers such as "— 5 —" or
-"第5页 共12页", running headers repeated on every page, "(此页无正文)", HTML tags and image links left in
-Markdown) and which line breaks only wrap a sentence. The original text is never changed: the layout
-is a list of edits over it, so spans stay offsets into the source and every removal can be shown to
-the user (`Furniture`, with its span). Two views come from the edits:
+"第5页 共12页", running headers repeated beside the page numbers, "(此页无正文)", HTML tags and image
+links left in Markdown) and which line breaks only wrap a sentence. The original text is never
+changed: the layout is a list of edits over it, so spans stay offsets into the source and every
+removal can be shown to the user (`Furniture`, with its span). Two views come from the edits:
 
 - `view(norm)`: the same length as the text, edited ranges blanked (a wrapped line break becomes a
   space), so the splitter finds line-start markers and sentence ends as a reader sees them;
@@ -177,10 +177,14 @@ def _mark_line_furniture(text: str, lines: list[_Line], is_full, is_marker_line)
 
 
 def _mark_running_headers(text: str, lines: list[_Line], is_full, is_marker_line) -> None:
-    """A short line repeated on many pages (three times, or twice beside page numbers) is a header.
+    """A short line repeated beside page numbers (within two lines of each) is a running header.
 
-    Its first occurrence stays when it opens the document: that is the title the header repeats.
+    Page numbers are the evidence that the text was paginated: a repeated line in a text without them
+    (the court's name and seal under each of three forms) is text. The header's first occurrence
+    stays when it opens the document: that is the title the header repeats.
     """
+    if not any(ln.furniture == "page_number" for ln in lines):
+        return
     content = [ln for ln in lines if ln.text and not ln.furniture]
     counts = Counter(ln.text for ln in content)
     first = content[0] if content else None
@@ -192,7 +196,7 @@ def _mark_running_headers(text: str, lines: list[_Line], is_full, is_marker_line
         hits = [ln for ln in content if ln.text == key]
         if is_marker_line(key) or any(is_full(text[ln.start : ln.end]) for ln in hits):
             continue  # a full-width line is a piece of a wrapped paragraph, not a header
-        if n < 3 and not all(_near_page_number(lines, ln) for ln in hits):
+        if not all(_near_page_number(lines, ln) for ln in hits if ln is not first):
             continue
         for ln in hits:
             if ln is not first:

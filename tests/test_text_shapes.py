@@ -54,6 +54,13 @@ def test_running_header_repeated_on_every_page_is_removed_but_the_title_kept():
     assert not any(page in c.text for c in clauses[1:])
 
 
+def test_repeated_lines_without_page_numbers_are_text():
+    form = "文书一\n本院认为，申请成立。\n中华人民共和国某某法院\n（院印）\n"
+    doc, clauses = _split(form * 3)
+    assert layout_of(doc).removed == ()
+    assert sum(c.text.count("（院印）") for c in clauses) == 3
+
+
 def test_page_marker_and_ocr_markup_are_dropped():
     text = ('<div align="center">\n\n# 某某办法\n\n</div>\n第一条 为了规范管理，制定本办法。<img src="a.png"/>\n'
             "![](images/seal.jpg)\n（此页无正文）\n第二条 本办法自印发之日起施行。\n")
