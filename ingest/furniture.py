@@ -122,9 +122,10 @@ class _Line:
     furniture: str = ""  # kind when the whole line is furniture
 
 
-def scan(text: str, is_marker_line=lambda line: False) -> Layout:
-    """Find the furniture and wrapped lines of `text`; `is_marker_line` tells numbering lines apart."""
-    norm = normalize(text)
+def scan(text: str, is_marker_line=lambda line: False, norm: str | None = None) -> Layout:
+    """Find the furniture and wrapped lines of `text`; `is_marker_line` tells numbering lines apart
+    (`norm`: the text's normal form, when the caller has it already)."""
+    norm = normalize(text) if norm is None else norm
     inline = [m for m in _MARKUP.finditer(text)]
     removed = [Furniture("markup", m.group(0), (m.start(), m.end())) for m in inline]
     edits = [_Edit(m.start(), m.end(), "", False) for m in inline]

@@ -55,20 +55,20 @@ def layout_of(doc: Document) -> Layout:
     return _analyse(doc)[0]
 
 
-def _analyse(doc: Document) -> tuple[Layout, str, list[Marker]]:
-    """The layout, the view the splitter reads, and the structure markers of `doc`.
+def _analyse(doc: Document) -> tuple[Layout, str, list[Marker], str]:
+    """The layout, the view the splitter reads, the structure markers and the normal form of `doc`.
 
     A cross-reference that starts a line mid-sentence ("…不再具备\n第五条所列…") is found only once
     the markers are known; its line break is then joined too.
     """
-    layout = scan(doc.text, is_marker_line)
     norm = normalize(doc.text)
+    layout = scan(doc.text, is_marker_line, norm)
     view = layout.view(norm)
     markers, continued = structure_markers(view)
     if continued:
         layout = layout.joining(view, doc.text, [m.start for m in continued])
         view = layout.view(norm)
-    return layout, view, markers
+    return layout, view, markers, norm
 
 
 def structure_markers(view: str) -> tuple[list[Marker], list[Marker]]:
@@ -153,7 +153,7 @@ def _cut_points(view: str, start: int, end: int, limit: int) -> list[tuple[int, 
 def split_document(doc: Document, limit: int = 400) -> list[Clause]:
     """Split `doc` into clauses; every non-whitespace character outside section headings and removed
     furniture lands in exactly one clause."""
-    layout, view, markers = _analyse(doc)
+    layout, view, markers, norm = _analyse(doc)
     if not markers:
         pieces = [
             _Piece((f"段{n}",), (f"第{n}段",), "paragraph", [(m.start(), m.end())])
@@ -162,7 +162,7 @@ def split_document(doc: Document, limit: int = 400) -> list[Clause]:
     else:
         pieces = _pieces(view, markers)
     pieces = [p for piece in pieces for p in _with_rows(view, piece)]
-    return _to_clauses(doc, layout, view, pieces, limit)
+    return _to_clauses(doc, (layout, view, norm), pieces, limit)
 
 
 def _pieces(view: str, markers: list[Marker]) -> list[_Piece]:
@@ -263,9 +263,9 @@ def _push(stack: list[Marker], marker: Marker) -> list[Marker]:
     return stack + [marker]
 
 
-def _to_clauses(doc: Document, layout: Layout, view: str, pieces: list[_Piece], limit: int) -> list[Clause]:
+def _to_clauses(doc: Document, analysed: tuple[Layout, str, str], pieces: list[_Piece], limit: int) -> list[Clause]:
+    layout, view, norm = analysed
     meta = doc.meta
-    norm = normalize(doc.text)
     clauses: list[Clause] = []
     seen: dict[str, int] = {}
     for piece in pieces:
