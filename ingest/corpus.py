@@ -2,7 +2,8 @@
 
 Metadata comes from `metadata.json` in the corpus folder when it names the file; otherwise the title
 is guessed from the text (`guess_title`: a Markdown heading, else the 关于…的通知 / …办法 line past any
-red-head banner and 文号, else the first short heading line) and the id is a slug of the file's relative path, so it stays stable across re-ingest.
+red-head banner and 文号, else the first short heading line) and the id is a slug of the file's
+relative path, so it stays stable across re-ingest.
 """
 
 from __future__ import annotations

@@ -260,7 +260,8 @@ def _line_edits(text: str, lines: list[_Line], is_full, is_marker_line) -> list[
             not has_blank or has_furniture
         ):
             start = lines[a].start + len(text[lines[a].start : lines[a].end].rstrip())
-            stop = lines[b].start + len(text[lines[b].start : lines[b].end]) - len(text[lines[b].start : lines[b].end].lstrip())
+            raw_b = text[lines[b].start : lines[b].end]
+            stop = lines[b].start + len(raw_b) - len(raw_b.lstrip())
             edits.append(_Edit(start, stop, _glue(text, start, stop), True))
         elif has_furniture:
             first = next(ln for ln in gap if ln.furniture)

@@ -86,7 +86,8 @@ def find_markers(view: str) -> list[Marker]:
             if not m:
                 continue
             if kind != "md":
-                found.append(Marker(kind, _label(kind, m.group(0)), _heading_text(stripped, m.group(0)), start, line_end))
+                raw = m.group(0)
+                found.append(Marker(kind, _label(kind, raw), _heading_text(stripped, raw), start, line_end))
                 break
             title = m.group(2).strip()
             inner = next(((k, p) for k, p in _MARKERS[1:5] if p.match(title)), None)
@@ -165,9 +166,11 @@ def _ends_mid_sentence(view: str, pos: int, headings: set[int]) -> bool:
     if not before.strip() or before.endswith("\n\n") or re.search(r"\n[ ]*\n[ ]*$", before):
         return False
     before = before.rstrip()
-    line_start = before.rfind("\n") + 1
-    line = before[line_start:].strip()
-    if line_start + len(before[line_start:]) - len(before[line_start:].lstrip()) in headings or len(line) <= 40 and not re.search(r"[，,、。；;：:！？!?]", line):
+    raw = before[before.rfind("\n") + 1 :]
+    line = raw.strip()
+    if len(before) - len(raw.lstrip()) in headings:
+        return False
+    if len(line) <= 40 and not re.search(r"[，,、。；;：:！？!?]", line):
         return False
     return not re.search(r"[。！？!?；;:：][”’\"')）]*$", before)
 

@@ -180,7 +180,8 @@ def test_old_records_without_kind_still_read():
     assert clause.kind == "" and Clause.from_json(clause.to_record()) == clause
 
 
-@pytest.mark.parametrize(("numeral", "value"), [("十二", 12), ("二十一", 21), ("一百零三", 103), ("12", 12), ("两", 2), ("x", None)])
+@pytest.mark.parametrize(("numeral", "value"),
+                         [("十二", 12), ("二十一", 21), ("一百零三", 103), ("12", 12), ("两", 2), ("x", None)])
 def test_numerals(numeral, value):
     assert to_int(numeral) == value
 
