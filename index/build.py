@@ -36,7 +36,7 @@ from ingest.corpus import CorpusLoad, load_corpus
 from ingest.records import PATH_SEP, Clause, DocMeta
 from policyqa.errors import IndexFolderError, PolicyQAError
 
-SPLITTER_VERSION = 1
+SPLITTER_VERSION = 2  # 2: furniture, annexes, label lines, kinds, cooperating units, inherited tags
 _LIBS = ("faiss-cpu", "bm25s", "jieba", "sentence-transformers", "transformers", "torch", "numpy")
 
 

@@ -141,14 +141,14 @@ class IndexData:
 def doc_meta_to_json(meta: DocMeta) -> dict:
     """DocMeta as stored in the manifest."""
     return {"title": meta.title, "issuer": meta.issuer, "region": meta.region, "date": meta.date,
-            "source": meta.source, "aliases": list(meta.aliases)}
+            "source": meta.source, "aliases": list(meta.aliases), "duplicate_of": meta.duplicate_of}
 
 
 def doc_meta_from_json(row: dict) -> DocMeta:
     """Inverse of doc_meta_to_json (doc_id is the manifest key, repeated in the row)."""
     return DocMeta(doc_id=row["doc_id"], title=row["title"], issuer=row.get("issuer", ""),
                    region=row.get("region", ""), date=row.get("date", ""), source=row.get("source", ""),
-                   aliases=tuple(row.get("aliases", ())))
+                   aliases=tuple(row.get("aliases", ())), duplicate_of=row.get("duplicate_of", ""))
 
 
 def read_manifest(index_dir: Path) -> tuple[Path, dict] | None:

@@ -9,7 +9,7 @@ places (so a one-character name such as 临县 is missed rather than letting 城
 inside 《》 are cited documents and do not count; from the body text only a run that starts with a
 word jieba tags as a place (ns) and is named twice, or one in the opening lines, counts. A later
 source may refine the region when it contains it ("广州市" -> "广州市越秀区"). The word lists live in
-`about.json`.
+`data/about.json`.
 
 Duplicates: two documents whose sentences (NFKC, no whitespace) overlap by at least 90% are the same
 text under two names; the later one (in corpus order) records the earlier one's file.
@@ -26,7 +26,7 @@ from pathlib import Path
 
 from ingest.normalize import match_key
 
-WORDS_FILE = Path(__file__).with_name("about.json")
+WORDS_FILE = Path(__file__).with_name("data") / "about.json"
 _DATE = r"(\d{4})\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})\s*日?"
 _HEAD_LINES = 30
 _SIGNATURE_LINES = 8

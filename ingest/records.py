@@ -45,7 +45,8 @@ class Clause:
     """One numbered provision (or a part of one) with its place in the document.
 
     `span` indexes both the document's original text and its normalised form (normalisation is
-    length-preserving), so `document.text[span[0]:span[1]] == clause.text`.
+    length-preserving). `text` is that span as a reader sees it: page furniture dropped and wrapped
+    lines joined (`ingest.furniture.Layout.render`); for text without either they are equal.
     """
 
     id: str  # e.g. "yangquan-2017#二.(一).3"; parts of a long provision add "~2", "~3"
@@ -60,6 +61,7 @@ class Clause:
     part: int = 0  # 0 for a whole provision; 1, 2, ... for the parts of a split one
     tags: tuple[str, ...] = field(default=())  # the raw responsibility tag texts, as written
     cooperating: tuple[str, ...] = ()  # 配合单位: the units in `departments` that only support
+    kind: str = ""  # preamble | article | item | section | annex | table_row | paragraph ("" if unknown)
 
     @property
     def path_text(self) -> str:
@@ -78,11 +80,13 @@ class Clause:
             "lead": list(self.lead),
             "departments": list(self.departments),
             "cooperating": list(self.cooperating),
+            "kind": self.kind,
         }
 
     @classmethod
     def from_json(cls, row: dict) -> "Clause":
-        """Inverse of `to_json` plus the stored extras (region, part, tags)."""
+        """Inverse of `to_json` plus the stored extras (region, part, tags); records written before a
+        field existed (such as `kind`) read with its default."""
         return cls(
             id=row["id"],
             doc_id=row["doc_id"],
@@ -96,6 +100,7 @@ class Clause:
             part=row.get("part", 0),
             tags=tuple(row.get("tags", ())),
             cooperating=tuple(row.get("cooperating", ())),  # absent in records written before it existed
+            kind=row.get("kind", ""),
         )
 
     def to_record(self) -> dict:
@@ -127,6 +132,7 @@ class Hit:
             "lead": list(c.lead),
             "departments": list(c.departments),
             "cooperating": list(c.cooperating),
+            "kind": c.kind,
         }
 
 

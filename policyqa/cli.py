@@ -19,22 +19,33 @@ def _print_json(obj) -> None:
 
 
 def cmd_clauses(args: argparse.Namespace, settings) -> int:
-    """Split one file and print its clauses (JSON lines with --json)."""
+    """Split one file and print its clauses, then the page furniture removed from it (with its span).
+
+    With --json: one JSON line per clause (with its `kind`), then one line per removed piece,
+    {"furniture": kind, "text": …, "span": [start, end]}, so nothing dropped goes unseen.
+    """
     from ingest.corpus import load_document, read_metadata
-    from ingest.splitter import split_document
+    from ingest.splitter import layout_of, split_document
 
     path = Path(args.file)
     meta = read_metadata(path.parent).get(path.name) if path.parent.is_dir() else None
     doc = load_document(path, path.name, meta, max_bytes=int(settings.max_file_mb * 1024 * 1024))
     clauses = split_document(doc, limit=settings.max_clause_chars)
+    removed = layout_of(doc).removed
     for c in clauses:
         if args.json:
             _print_json(c.to_json())
         else:
             lead = f"  [牵头: {'、'.join(c.lead)}]" if c.lead else ""
-            print(f"{c.id}\t{c.path_text}\t{len(c.text)}字{lead}")
+            print(f"{c.id}\t{c.kind}\t{c.path_text}\t{len(c.text)}字{lead}")
+    for f in removed:
+        if args.json:
+            _print_json(f.to_json())
+        else:
+            print(f"removed {f.kind} {f.span[0]}-{f.span[1]}: {f.text[:60]}")
     if not args.json:
-        print(f"{len(clauses)} clauses from {path.name} ({doc.meta.title})", file=sys.stderr)
+        print(f"{len(clauses)} clauses from {path.name} ({doc.meta.title}); "
+              f"{len(removed)} piece(s) of page furniture removed", file=sys.stderr)
     return 0
 
 
@@ -231,7 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("clauses", help="show how one document is split into clauses")
     p.add_argument("file")
-    p.add_argument("--json", action="store_true", help="one JSON object per clause")
+    p.add_argument("--json", action="store_true",
+                   help="one JSON object per clause, then one per piece of page furniture removed")
     p.set_defaults(func=cmd_clauses)
 
     p = sub.add_parser("departments", help="list responsible units, or the clauses of one unit")

@@ -190,7 +190,7 @@ def test_hits_are_ranked_and_json_shaped(retriever):
     result = retriever.search("科技创新券", k=4)
     assert [h.rank for h in result.hits] == [1, 2, 3, 4]
     row = result.to_json()["hits"][0]
-    assert set(row) == {"rank", "score", "clause_id", "doc_id", "doc_title", "path", "text", "lead", "departments", "cooperating"}
+    assert set(row) == {"rank", "score", "clause_id", "doc_id", "doc_title", "path", "text", "lead", "departments", "cooperating", "kind"}
     assert "total" in result.to_json()["timings_ms"]
 
 

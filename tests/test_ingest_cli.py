@@ -56,7 +56,7 @@ def test_clauses_json_shape(capsys):
     assert main(["clauses", str(CORPUS / "xinzhou-2021.txt"), "--json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert rows[0]["doc_id"] == "xinzhou-2021" and rows[0]["doc_title"].startswith("忻州市创新生态建设实施方案")
-    assert set(rows[0]) == {"id", "doc_id", "doc_title", "path", "text", "span", "lead", "departments", "cooperating"}
+    assert set(rows[0]) == {"id", "doc_id", "doc_title", "path", "text", "span", "lead", "departments", "cooperating", "kind"}
     tagged = next(r for r in rows if r["id"] == "xinzhou-2021#七.(一).4")
     assert tagged["lead"] == ["市行政审批局", "市科技局"]
 

@@ -9,6 +9,8 @@ import pytest
 from eval.bench_parse import DEFAULT_ARCHIVE, unpack
 from ingest.corpus import load_corpus
 
+from splitcheck import assert_all_properties
+
 pytestmark = pytest.mark.slow
 
 
@@ -40,11 +42,22 @@ def test_articles_are_clauses_under_their_chapter(laws):
             checked += 1
             assert len(c.path) >= 2, (c.id, c.path)  # under its chapter (or 附则-style heading)
             assert c.path[-1] == own
-            if c.part <= 1:
-                assert c.text.lstrip().startswith(own)
+            if c.part <= 1:  # as written: some files space the number out ("第七十五 条")
+                assert re.sub(r"\s", "", c.text[: len(own) + 8]).startswith(own)
     assert checked > 50000
 
 
 def test_civil_code_article_example(laws):
     hits = [c for c in laws.clauses if c.path[-1] == "第一千二百六十条"]
     assert hits and "本法自2021年1月1日起施行" in hits[0].text
+
+
+def test_split_properties_on_a_sample_of_laws(laws):
+    """Nothing lost but reported furniture, ids stable, no mid-sentence starts: every 10th file."""
+    by_doc: dict[str, list] = {}
+    for c in laws.clauses:
+        by_doc.setdefault(c.doc_id, []).append(c)
+    sample = laws.documents[::10]
+    for doc in sample:
+        assert_all_properties(doc, by_doc.get(doc.meta.doc_id, []))
+    assert len(sample) > 340

@@ -9,8 +9,8 @@ from hypothesis import given, settings, strategies as st
 
 from ingest.departments import find_tags, parse_tag
 from ingest.records import DocMeta, Document
-from ingest.splitter import find_markers, split_document
-from ingest.normalize import normalize
+from ingest.splitter import split_document
+from splitcheck import assert_partition
 
 SEEDS = ["yangquan-2017", "xinzhou-2021", "county-innovation", "shuozhou-2014"]
 
@@ -25,18 +25,8 @@ def _clauses(seed_corpus, doc_id):
 
 def _assert_partition(doc, clauses):
     """Clause spans are disjoint; every non-space character outside them is a heading-only line."""
-    covered = [0] * len(doc.text)
-    for c in clauses:
-        assert doc.text[c.span[0] : c.span[1]] == c.text
-        for i in range(*c.span):
-            covered[i] += 1
-    assert max(covered, default=0) <= 1, "a character belongs to two clauses"
-    loose = "".join(ch if not covered[i] else "\n" for i, ch in enumerate(doc.text))
-    marker_lines = {doc.text[m.start : m.line_end].strip() for m in find_markers(normalize(doc.text))}
-    for line in loose.split("\n"):
-        if line.strip():
-            assert line.strip() in marker_lines, f"text outside every clause: {line!r}"
-            assert len(line.strip()) <= 40
+    assert_partition(doc, clauses)
+    assert all(c.text == doc.text[c.span[0] : c.span[1]] for c in clauses)  # seeds have no furniture
 
 
 @pytest.mark.parametrize("doc_id", SEEDS)

@@ -146,8 +146,10 @@ def test_annex_task_table_gives_units_to_the_tasks_it_names(shape):
     assert by["一.(一)"].lead == ("区科技局",) and by["一.(一)"].cooperating == ("区财政局", "区人社局")
     assert by["一.(二)"].lead == ("区经信局",) and by["一.(二)"].departments == ("区经信局", "区财政局")
     assert by["一.(三)"].departments == ()  # not named by the table
-    annex = next(c for k, c in by.items() if k.startswith("附件"))
-    assert set(annex.departments) == {"区科技局", "区财政局", "区人社局", "区经信局"}
+    annex = [c for k, c in by.items() if k.startswith("附件")]  # the table, one clause or one per row
+    assert set().union(*(c.departments for c in annex)) == {"区科技局", "区财政局", "区人社局", "区经信局"}
+    for row in (c for c in annex if c.kind == "table_row"):  # a row of its own carries only its row's units
+        assert row.lead == (("区科技局",) if "加强平台效能建设" in row.text else ("区经信局",))
 
 
 def test_own_tag_beats_the_table():
