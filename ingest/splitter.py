@@ -207,18 +207,28 @@ def _with_rows(view: str, piece: _Piece) -> list[_Piece]:
     if len(rows) < 2:
         return [piece]
     out, rest, n, header = [], [], 0, None
+    name = _table_name(view[piece.segments[0][0] : rows[0].start()], piece.path)
     for s, e in piece.segments:
         pos = s
         for m in (m for m in rows if s <= m.start() < e):
             rest.append((pos, m.start()))
             n += 1
-            path = piece.path + ((header,) if header else ()) + (f"第{n}行",)
+            path = piece.path + ((name,) if name else ()) + ((header,) if header else ()) + (f"第{n}行",)
             out.append(_Piece(piece.labels + (f"行{n}",), path, "table_row", [(m.start(), m.end())]))
             if n == 1 and " | " in m.group(0):
                 header = m.group(0).strip()[:40]
             pos = m.end()
         rest.append((pos, e))
     return [_Piece(piece.labels, piece.path, piece.kind, rest)] + out
+
+
+def _table_name(before: str, path: tuple[str, ...]) -> str:
+    """The table's name: the last short line above its first row (a caption or the annex's title),
+    unless it is already the last entry of the path."""
+    lines = [ln.strip() for ln in before.splitlines() if ln.strip()]
+    if not lines or len(lines[-1]) > 40 or (path and lines[-1] in path[-1]):
+        return ""
+    return lines[-1]
 
 
 def _piece_for(stack: list[Marker]) -> _Piece:

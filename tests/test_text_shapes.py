@@ -129,7 +129,7 @@ def test_table_rows_in_an_annex_are_row_clauses_with_their_header():
     _, clauses = _split(text)
     rows = [c for c in clauses if c.kind == "table_row"]
     assert [c.id for c in rows] == ["t#附件.行1", "t#附件.行2", "t#附件.行3"]
-    assert rows[2].path_text == "附件 › 类别 | 指标 | 分值 › 第3行" and rows[2].text == "加分指标 | 学历 | 本科30分"
+    assert rows[2].path_text == "附件 › 积分指标表 › 类别 | 指标 | 分值 › 第3行" and rows[2].text == "加分指标 | 学历 | 本科30分"
 
 
 def test_label_lines_close_a_run_of_sub_items_whatever_the_label_noun():
