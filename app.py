@@ -171,7 +171,7 @@ def build_api(service: Service, guard: ChangeGuard | None = None) -> FastAPI:
     @api.get("/api/departments")
     def departments() -> list[dict]:
         """Every responsible unit with counts (`policyqa departments --json`)."""
-        return [{"name": r.name, "lead": r.lead, "total": r.total} for r in service.departments()]
+        return [{"name": r.name, "lead": r.lead, "cooperating": r.cooperating, "total": r.total} for r in service.departments()]
 
     @api.get("/api/departments/{name}")
     def department(name: str) -> dict:

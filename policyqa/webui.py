@@ -57,6 +57,7 @@ def highlight(text: str, needles: tuple[str, ...] | list[str], *, every: bool = 
 def card(clause: Clause, body: str, *, n: int | None = None, badge: str = "") -> str:
     """One clause card: [n] 《document》, breadcrumb, clause text (already escaped), units and id."""
     units = f"牵头：{esc('、'.join(clause.lead))}；" if clause.lead else ""
+    units += f"配合：{esc('、'.join(clause.cooperating))}；" if clause.cooperating else ""
     units += f"责任单位：{esc('、'.join(clause.departments))} · " if clause.departments else ""
     head = (f"<span class='pq-n'>[{n}]</span> " if n else "") + (f"<span class='pq-badge'>{esc(badge)}</span> " if badge else "")
     return (f"<div class='pq-card'><div class='pq-head'>{head}《{esc(clause.doc_title)}》</div>"
@@ -155,7 +156,8 @@ class WebUI:
 
     def unit_choices(self, everything: str | None = None) -> list[tuple[str, str]]:
         """(label with counts, unit) for every responsible unit."""
-        units = [(f"{u.name}（牵头 {u.lead} / 合计 {u.total}）", u.name) for u in self.service.departments()]
+        units = [(f"{u.name}（牵头 {u.lead} / 配合 {u.cooperating} / 合计 {u.total}）", u.name)
+                 for u in self.service.departments()]
         return ([(everything, "")] if everything else []) + units
 
     # ---- 问答 ------------------------------------------------------------------------------
@@ -202,10 +204,12 @@ class WebUI:
             view = self.service.department(name)
         except Exception as exc:  # noqa: BLE001
             return notice(friendly(exc), "error")
-        parts = [f"<h3>{esc(view.name)}：共 {view.total} 项（牵头 {view.lead} 项），涉及 {len(view.groups)} 份文件</h3>"]
+        parts = [f"<h3>{esc(view.name)}：共 {view.total} 项（牵头 {view.lead} 项，配合 {view.cooperating} 项），"
+                 f"涉及 {len(view.groups)} 份文件</h3>"]
+        badges = {"lead": "牵头", "cooperating": "配合", "shared": "参与"}
         for _, title, items in view.groups:
             parts.append(f"<h4>《{esc(title)}》 {len(items)} 项</h4>")
-            parts += [card(c, esc(c.text), badge="牵头" if view.name in c.lead else "参与") for c in items]
+            parts += [card(c, esc(c.text), badge=badges[view.role(c)]) for c in items]
         return "".join(parts)
 
     def match(self, kinds: list[str] | None, needs: list[str] | None, place: str | None) -> str:
@@ -227,9 +231,9 @@ class WebUI:
 
     # ---- 文档库 ----------------------------------------------------------------------------
     def table(self) -> list[list]:
-        """One row per document: id, title, clauses, region, date, issuer, file, format."""
+        """One row per document: id, title, clauses, region, date, issuer, file, format, the file it repeats."""
         return [[d.meta.doc_id, d.meta.title, d.clauses, d.meta.region, d.meta.date, d.meta.issuer, d.meta.source,
-                 d.format] for d in self.service.documents()]
+                 d.format, d.meta.duplicate_of] for d in self.service.documents()]
 
     def tree(self, doc_id: str | None) -> str:
         """A document's outline as nested <details>; each clause opens to its text."""
@@ -338,7 +342,7 @@ class WebUI:
                     go = gr.Button("匹配政策", variant="primary", elem_id="pq-go")
                     match_html = gr.HTML(elem_id="pq-match")
                 with gr.Tab("文档库", id="library"):
-                    table = gr.Dataframe(self.table(), headers=["编号", "标题", "条款数", "地区", "日期", "发文机关", "文件", "格式"],
+                    table = gr.Dataframe(self.table(), headers=["编号", "标题", "条款数", "地区", "日期", "发文机关", "文件", "格式", "与之重复"],
                                          interactive=False, wrap=True)
                     tree_doc = gr.Dropdown(self.doc_choices(), value=None, label="查看条款结构", elem_id="pq-tree-doc")
                     tree_html = gr.HTML(elem_id="pq-tree")

@@ -23,7 +23,7 @@ from index.embedder import Embedder
 from index.search import Retriever
 from index.snapshot import IndexWatcher
 from index.store import doc_meta_to_json
-from ingest.departments import UnitCount, clauses_for_unit, resolve_unit, unit_counts
+from ingest.departments import UnitCount, clauses_for_unit, resolve_unit, unit_counts, unit_role
 from ingest.records import Clause, DocMeta, SearchResult
 from policyqa.errors import NotFoundError, PolicyQAError, QuestionError
 from qa.answer import Answer
@@ -97,8 +97,6 @@ class DepartmentView:
 
     def role(self, clause: Clause) -> str:
         """The unit's role in one provision: "lead", "cooperating" (配合) or "shared" (responsible)."""
-        from ingest.departments import unit_role  # here, so this edit stays inside the class
-
         return unit_role(self.name, clause)
 
     def to_json(self) -> dict:

@@ -84,7 +84,7 @@ def test_search_shape_k_and_department_filter(client):
 
 def test_departments_list_has_counts(client):
     rows = client.get("/api/departments").json()
-    assert rows[0] == max(rows, key=lambda r: r["total"]) and {"name", "lead", "total"} == set(rows[0])
+    assert rows[0] == max(rows, key=lambda r: r["total"]) and {"name", "lead", "cooperating", "total"} == set(rows[0])
     assert any(r["name"] == "市科技局" for r in rows)
 
 
