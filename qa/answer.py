@@ -20,7 +20,7 @@ class Citation:
         c = self.clause
         return {"n": self.n, "clause_id": c.id, "doc_id": c.doc_id, "doc_title": c.doc_title, "path": c.path_text,
                 "text": c.text, "lead": list(c.lead), "departments": list(c.departments),
-                "supporting": list(self.supporting)}
+                "cooperating": list(c.cooperating), "kind": c.kind, "supporting": list(self.supporting)}
 
 
 @dataclass(frozen=True)

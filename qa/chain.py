@@ -51,7 +51,8 @@ def _duties(clause) -> str:
     """The parsed responsibility fields as shown to the model (canonical unit names)."""
     if not clause.departments:
         return ""
-    return f"（牵头：{'、'.join(clause.lead) or '无'}；责任单位：{'、'.join(clause.departments)}）"
+    cooperating = f"；配合：{'、'.join(clause.cooperating)}" if clause.cooperating else ""
+    return f"（牵头：{'、'.join(clause.lead) or '无'}；责任单位：{'、'.join(clause.departments)}{cooperating}）"
 
 
 def _heading(clause) -> str:

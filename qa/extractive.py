@@ -59,18 +59,16 @@ def best_sentences(question: str, terms: list[str], hits: list[Hit], *, per_clau
 
 
 def responsibility_line(hit: Hit, n: int) -> str:
-    """'…：由市科技局牵头，市财政局分工负责（原文：…）[n]。' from the parsed fields and the tag as written."""
+    """'…：由市科技局牵头，市财政局配合（原文：…）[n]。' from the parsed fields and the tag as written
+    (lead units 牵头, cooperating units 配合, other responsible units 分工负责)."""
     c = hit.clause
     if not c.departments:
         return ""
     raw = "".join(c.tags)
-    others = [u for u in c.departments if u not in c.lead]
-    if c.lead:
-        line = f"由{'、'.join(c.lead)}牵头"
-        if others:
-            line += f"，{'、'.join(others)}分工负责"
-    else:
-        line = f"由{'、'.join(others)}分工负责"
+    shared = [u for u in c.departments if u not in c.lead and u not in c.cooperating]
+    parts = [f"{'、'.join(units)}{role}" for units, role in ((c.lead, "牵头"), (shared, "分工负责"),
+                                                              (c.cooperating, "配合")) if units]
+    line = "由" + "，".join(parts)
     return f"《{c.doc_title}》{c.path_text}：{line}{f'（原文标注{raw}）' if raw else ''}[{n}]。"
 
 
