@@ -278,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="cells: search,extractive,llama,mixed,uploads")
     parser.add_argument("--uploads", type=Path, default=ROOT.parent / "shared" / "field",
                         help="folder whose */docs/* files the uploads cell uploads and deletes")
+    parser.add_argument("--uploads-duration", type=float, default=60.0,
+                        help="seconds of the uploads cell (each upload embeds its document, so it needs longer)")
     parser.add_argument("--timeout", type=float, default=30.0, help="per-request timeout, search and extractive")
     parser.add_argument("--llama-timeout", type=float, default=120.0, help="per-request timeout, llama")
     parser.add_argument("--busy-pause", type=float, default=1.0, help="seconds a client waits after a busy answer")
@@ -328,7 +330,8 @@ def main(argv: list[str] | None = None) -> int:
         f"- settings: max_concurrent_generations={gen.get('limit')}, generation_queue={gen.get('queue')}, "
         f"generation_wait_s={settings.generation_wait_s:g}, llm_threads={settings.llm_threads}",
         f"- traffic: {args.duration:g} s per cell, clients {args.clients}, {len(questions)} questions cycled, "
-        f"timeouts {args.timeout:g} s (llama {args.llama_timeout:g} s), pause after busy {args.busy_pause:g} s", "",
+        f"timeouts {args.timeout:g} s (llama {args.llama_timeout:g} s), pause after busy {args.busy_pause:g} s"
+        + (f"; the uploads cell runs {args.uploads_duration:g} s" if uploads else ""), "",
         table(cells), "", *([comparison(cells), ""] if "mixed" in only else []),
         *([uploads.summary([c for c in cells if "uploads" in c.name]), ""] if uploads else [])])
     print(report)
@@ -352,8 +355,8 @@ def upload_cell(index: Path, corpus: Path, host: str, args, questions: list[str]
                     corpus=Path(tmp) / "corpus") as (base, _):
             groups = [("search (+uploads)", "search", 8), ("extractive (+uploads)", "extractive", 8)]
             print(f"running 8 search + 8 extractive clients while uploading {len(uploads.files)} files "
-                  f"for {args.duration:g} s", file=sys.stderr)
-            return asyncio.run(run_cells(base, groups, questions, args.duration, timeouts, args.busy_pause, uploads))
+                  f"for {args.uploads_duration:g} s", file=sys.stderr)
+            return asyncio.run(run_cells(base, groups, questions, args.uploads_duration, timeouts, args.busy_pause, uploads))
 
 
 if __name__ == "__main__":
