@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from index.embedder import encode_by_length
+from index.batching import encode_by_length
 from policyqa.errors import ModelMissingError
 
 ONNX_INT8 = "+onnx-int8"  # suffix of an embedding model folder: run it through ONNX Runtime in int8

@@ -25,6 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ingest.normalize import match_key
+from ingest.titles import guess_title
 
 WORDS_FILE = Path(__file__).with_name("data") / "about.json"
 _DATE = r"(\d{4})\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})\s*日?"
@@ -214,8 +215,6 @@ def describe(text: str, fallback_title: str, *, title: str = "", date: str = "",
     `fallback_title` (the file name) is used only when neither the file nor the text gives a title.
     A `region` already known (from metadata.json) is kept and not looked for.
     """
-    from ingest.corpus import guess_title
-
     body = text_without_placeholders(text)
     if not title:
         title = guess_title(body, "")

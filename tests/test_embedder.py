@@ -10,7 +10,8 @@ import pytest
 
 from conftest import ROOT
 from index import onnx_embedder
-from index.embedder import SentenceTransformerEmbedder, encode_by_length, make_embedder, model_fingerprint
+from index.batching import encode_by_length
+from index.embedder import SentenceTransformerEmbedder, make_embedder, model_fingerprint
 from index.onnx_embedder import EXPORT, OnnxEmbedder
 from policyqa.errors import ModelMissingError
 
