@@ -9,6 +9,7 @@ deterministic, good enough to rank clauses that share words with the question.
 from __future__ import annotations
 
 import hashlib
+import sys
 import threading
 import zlib
 from pathlib import Path
@@ -49,7 +50,10 @@ class SentenceTransformerEmbedder:
         with self._lock:
             if self._model is None:
                 from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as hf_logging
 
+                if not sys.stderr.isatty():  # a progress bar only where a person watches, not in logs
+                    hf_logging.disable_progress_bar()
                 looks_local = "/" in self.path or self.path.startswith(".")
                 if looks_local and not Path(self.path).exists():
                     raise ModelMissingError(
