@@ -12,10 +12,8 @@ saying where and what to do; the previous version stays live.
 from __future__ import annotations
 
 import errno
-import fcntl
 import hashlib
 import json
-import os
 import secrets
 import shutil
 import time
@@ -28,6 +26,7 @@ import numpy as np
 
 from index.embedder import Embedder, model_fingerprint
 from index.lexical import LexicalIndex, Tokenizer, load_terms
+from index.locks import FileLock, LockHeld
 from index.store import (
     CURRENT, FORMAT_VERSION, MANIFEST, IndexData, doc_meta_to_json, file_digest, open_index, publish,
     read_manifest, write_json, write_jsonl,
@@ -119,30 +118,23 @@ def _lib_versions() -> dict[str, str]:
     return out
 
 
-class _Lock:
-    """An exclusive, non-blocking flock on INDEX_DIR/build.lock."""
+class BuildLock:
+    """Only one build per index folder: an exclusive, non-blocking flock on INDEX_DIR/build.lock;
+    BuildLockedError naming the holder if another process builds."""
 
     def __init__(self, index_dir: Path) -> None:
-        self.path = index_dir / "build.lock"
+        self.lock = FileLock(index_dir / "build.lock")
 
-    def __enter__(self) -> "_Lock":
-        self.fh = open(self.path, "a+")
+    def __enter__(self) -> "BuildLock":
         try:
-            fcntl.flock(self.fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self.fh.seek(0)
-            holder = self.fh.read().strip() or "another process"
-            self.fh.close()
-            raise BuildLockedError(f"another build is running on {self.path.parent} ({holder}); wait for it to finish and try again") from None
-        self.fh.seek(0)
-        self.fh.truncate()
-        self.fh.write(f"pid {os.getpid()}")
-        self.fh.flush()
+            self.lock.__enter__()
+        except LockHeld as held:
+            raise BuildLockedError(f"another build is running on {self.lock.path.parent} ({held.holder}); "
+                                   "wait for it to finish and try again") from None
         return self
 
     def __exit__(self, *exc) -> None:
-        fcntl.flock(self.fh, fcntl.LOCK_UN)
-        self.fh.close()
+        self.lock.__exit__(*exc)
 
 
 def _previous(index_dir: Path, model: str, settings_key: dict, passage: dict) -> IndexData | None:
@@ -180,7 +172,7 @@ def build_index(
     versions stay on disk after publishing (for rollback)."""
     start = time.perf_counter()
     index_dir.mkdir(parents=True, exist_ok=True)
-    with _Lock(index_dir):
+    with BuildLock(index_dir):
         loaded = corpus if isinstance(corpus, CorpusLoad) else load_corpus(corpus, max_bytes=max_bytes, limit=limit)
         if not loaded.documents:
             raise PolicyQAError(f"no documents could be ingested from {corpus if isinstance(corpus, Path) else 'the corpus'}; add .txt/.md/.docx/.html/.pdf files")

@@ -8,6 +8,7 @@ so a named document restricts retrieval to its clauses. A clause number ("二(�
 from __future__ import annotations
 
 import re
+from typing import Mapping, Sequence
 from dataclasses import dataclass
 
 from ingest.departments import canonical
@@ -30,7 +31,7 @@ def place_names(meta: DocMeta) -> list[str]:
     return [n for n in dict.fromkeys(names) if len(n) >= 2]
 
 
-def mentioned_documents(question: str, documents: dict[str, DocMeta]) -> list[str]:
+def mentioned_documents(question: str, documents: Mapping[str, DocMeta]) -> list[str]:
     """Ids of documents whose names appear in the question (longest names win overlaps)."""
     q = normalize(question)
     hits: dict[str, int] = {}
@@ -55,7 +56,7 @@ def clause_label_refs(question: str) -> list[str]:
     return refs
 
 
-def mentioned_departments(question: str, known: list[str]) -> list[str]:
+def mentioned_departments(question: str, known: Sequence[str]) -> list[str]:
     """Known unit names that appear in the question, also when written without the leading 市."""
     q = canonical(question)
     found = []
@@ -75,7 +76,7 @@ class Route:
     departments: tuple[str, ...]
 
 
-def route(question: str, documents: dict[str, DocMeta], units: list[str]) -> Route:
+def route(question: str, documents: Mapping[str, DocMeta], units: Sequence[str]) -> Route:
     """Read the question once for all three kinds of names."""
     return Route(
         tuple(mentioned_documents(question, documents)),

@@ -50,9 +50,9 @@ class Snapshot:
         rows: dict[str, list[int]] = {}
         for row, c in enumerate(data.clauses):
             rows.setdefault(c.doc_id, []).append(row)
-        words = data.manifest.get("user_words", [])
-        if tokenizer is None or tokenizer.user_words != sorted({w.strip() for w in words if w and len(w.strip()) >= 2}):
-            tokenizer = Tokenizer(words)
+        wanted = Tokenizer(data.manifest.get("user_words", []))  # cheap: jieba loads on first use
+        if tokenizer is None or tokenizer.user_words != wanted.user_words:
+            tokenizer = wanted
         return cls(data=data, documents=MappingProxyType(dict(data.documents)),
                    units=tuple(sorted({u for c in data.clauses for u in c.departments})),
                    rows_by_doc=MappingProxyType({k: np.asarray(v, dtype=np.int64) for k, v in rows.items()}),

@@ -25,7 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ingest.normalize import match_key
-from ingest.titles import guess_title
+from ingest.titles import ends_like_title, guess_title
 
 WORDS_FILE = Path(__file__).with_name("data") / "about.json"
 _DATE = r"(\d{4})\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})\s*日?"
@@ -78,9 +78,8 @@ def text_without_placeholders(text: str) -> str:
 
 def official_title(text: str) -> str:
     """A 公文 title line near the top ("…关于…的通知", "…办法"), or "" when there is none."""
-    kinds = "通知|意见|办法|规定|细则|方案|决定|措施|计划|规划|条例|通告|公告|批复|函|纲要|指引|指南|程序|标准"
     for line in _lines(text)[:_HEAD_LINES]:
-        if len(line) <= 80 and not re.search(r"[。；;：:>＞]", line) and re.search(rf"(?:{kinds})(?:[(（][^)）]*[)）])?$", line):
+        if len(line) <= 80 and not re.search(r"[。；;：:>＞]", line) and ends_like_title(line):
             return line
     return ""
 

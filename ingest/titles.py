@@ -16,11 +16,20 @@ _NOT_TITLE = re.compile(r"[。；;，,:：!?！？]")
 _ITEM_START = re.compile(r"[(（]?[一二三四五六七八九十\d]+[、.．)）]|第\s*[一二三四五六七八九十百\d\s]+[章条节编]")
 
 
+def ends_like_title(line: str) -> bool:
+    """True for a line ending with a document-type word (办法, 细则（试行）; ingest/data/doc_types.txt)."""
+    return _core(line).endswith(words("doc_types"))
+
+
+def _core(line: str) -> str:
+    return re.sub(r"\s*[(（][^()（）]{0,20}[)）]\s*$", "", line)  # without (试行), （2025年版）
+
+
 def _is_title_type(line: str) -> bool:
     """True for a 关于…的通知 line or one ending with a document-type word (办法, 细则（试行）)."""
-    core = re.sub(r"\s*[(（][^()（）]{0,20}[)）]\s*$", "", line)  # (试行), （2025年版）
+    core = _core(line)
     # Six characters at least: a site's "通知公告" link is not a title.
-    return len(core) >= 6 and ("关于" in core or core.endswith(words("doc_types")))
+    return len(core) >= 6 and ("关于" in core or ends_like_title(line))
 
 
 def guess_title(text: str, fallback: str) -> str:

@@ -147,7 +147,7 @@ def cmd_build(args: argparse.Namespace, settings) -> int:
 
     embedder = make_embedder(settings.embedding_model, batch_size=settings.embed_batch_size)
     with change_lock(index_dir, on_wait=lambda why: print(f"waiting: {why}", file=sys.stderr)):
-        recover(corpus, index_dir, locked=True)
+        recover(corpus, index_dir, locked=True, check_corpus=False)
         report = build_index(corpus, index_dir, embedder, limit=settings.max_clause_chars,
                              max_bytes=int(settings.max_file_mb * 1024 * 1024), progress=progress,
                              keep_versions=settings.keep_versions)

@@ -184,7 +184,7 @@ class Answerer:
     # ---- chain steps ----------------------------------------------------------------------
     def _rewrite(self, turn: _Turn) -> _Turn:
         snap = turn.snapshot
-        turn.standalone = check_question(rewrite(turn.question.strip(), turn.history, dict(snap.documents), list(snap.units)),
+        turn.standalone = check_question(rewrite(turn.question.strip(), turn.history, snap.documents, snap.units),
                                          self.retriever.max_question_chars)
         if turn.standalone != turn.question.strip():
             turn.notes.append(f"follow-up rewritten: {turn.standalone}")
@@ -203,7 +203,7 @@ class Answerer:
 
     def _plan(self, turn: _Turn) -> _Turn:
         snap = turn.snapshot
-        r = route(turn.standalone, dict(snap.documents), list(snap.units))
+        r = route(turn.standalone, snap.documents, snap.units)
         doc_ids = turn.doc_ids = self.retriever.resolve_docs(turn.doc, snap) or list(r.doc_ids)
         plan = plan_listing(turn.standalone, list(r.departments), doc_ids, turn.terms, self.places(snap)[0])
         if plan:

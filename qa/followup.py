@@ -11,6 +11,7 @@ can still ask full questions.
 from __future__ import annotations
 
 import re
+from typing import Mapping, Sequence
 
 from index.routing import mentioned_departments, mentioned_documents, place_names
 from ingest.records import DocMeta
@@ -25,7 +26,7 @@ def is_follow_up(question: str) -> bool:
     return len(q) <= 16 and bool(_LEAD.match(q) or re.search(r"呢[?？]?$", q))
 
 
-def rewrite(question: str, history: list[str], documents: dict[str, DocMeta], units: list[str]) -> str:
+def rewrite(question: str, history: list[str], documents: Mapping[str, DocMeta], units: Sequence[str]) -> str:
     """The standalone form of `question` given earlier user turns (most recent last)."""
     if not history or not is_follow_up(question):
         return question

@@ -17,7 +17,6 @@ build (only while no build holds the build lock).
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
@@ -27,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
+from index.build import BuildLock, BuildLockedError
+from index.locks import FileLock, LockHeld
 from index.store import file_digest, live_version_name, open_index, point_to, read_manifest
 from ingest.loaders import iter_corpus_files
 from policyqa.errors import IndexFolderError, IngestError
@@ -44,28 +45,19 @@ class ChangeLockedError(IndexFolderError):
 
 @contextmanager
 def change_lock(index_dir: Path, *, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
-    """Hold INDEX_DIR/change.lock (flock). If another process holds it: ChangeLockedError at once, or,
-    with `on_wait`, call it with the reason and wait for the lock."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    fh = open(index_dir / CHANGE_LOCK, "a+")
+    """Hold INDEX_DIR/change.lock. If another process holds it: ChangeLockedError at once, or, with
+    `on_wait`, call it with the reason and wait for the lock."""
+    def reason(holder: str) -> str:
+        return f"the corpus and index in {index_dir} are being changed by {holder}"
+    waiting = (lambda holder: on_wait(reason(holder))) if on_wait else None
     try:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip() or "another process"
-            reason = f"the corpus and index in {index_dir} are being changed by {holder}"
-            if on_wait is None:
-                raise ChangeLockedError(f"{reason}; wait for it to finish and try again") from None
-            on_wait(reason)
-            fcntl.flock(fh, fcntl.LOCK_EX)
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"pid {os.getpid()}")
-        fh.flush()
+        lock = FileLock(index_dir / CHANGE_LOCK, on_wait=waiting).__enter__()
+    except LockHeld as held:
+        raise ChangeLockedError(f"{reason(held.holder)}; wait for it to finish and try again") from None
+    try:
         yield
     finally:
-        fh.close()  # closing the file releases the flock
+        lock.__exit__(None, None, None)
 
 
 def write_journal(index_dir: Path, entry: dict) -> None:
@@ -114,18 +106,19 @@ class Recovery:
                 "unindexed": list(self.unindexed), "missing": list(self.missing)}
 
 
-def recover(corpus_dir: Path, index_dir: Path, *, locked: bool = False) -> Recovery:
+def recover(corpus_dir: Path, index_dir: Path, *, locked: bool = False, check_corpus: bool = True) -> Recovery:
     """Finish or undo a change a crash interrupted, remove crash debris, and report what still differs
     between the corpus and the live index. Logs one line for each thing it did. `locked`: the caller
     holds the change lock; otherwise it is taken here, and nothing is done if another process holds it
-    (a change is running, not interrupted)."""
+    (a change is running, not interrupted). `check_corpus=False` skips comparing the corpus with the
+    index (a build that follows brings them together anyway)."""
     if not index_dir.is_dir() or not corpus_dir.is_dir():
         return Recovery()
     try:
         with change_lock(index_dir) if not locked else nullcontext():
             outcome, entry = _finish_journal(corpus_dir, index_dir)
             debris = _remove_debris(corpus_dir, index_dir)
-            unindexed, missing = corpus_mismatch(corpus_dir, index_dir)
+            unindexed, missing = corpus_mismatch(corpus_dir, index_dir) if check_corpus else ((), ())
     except ChangeLockedError as exc:
         log.info("start-up check skipped: %s", exc)
         return Recovery()
@@ -185,17 +178,14 @@ def _remove_debris(corpus_dir: Path, index_dir: Path) -> tuple[str, ...]:
         staged.unlink(missing_ok=True)
         removed.append(staged.relative_to(corpus_dir).as_posix())
     live = live_version_name(index_dir)
-    lock = open(index_dir / "build.lock", "a+")
     try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        for version in index_dir.glob("v-*"):
-            if live and version.is_dir() and version.name > live:
-                shutil.rmtree(version, ignore_errors=True)
-                removed.append(version.name)
-    except BlockingIOError:
+        with BuildLock(index_dir):
+            for version in index_dir.glob("v-*"):
+                if live and version.is_dir() and version.name > live:
+                    shutil.rmtree(version, ignore_errors=True)
+                    removed.append(version.name)
+    except BuildLockedError:
         pass  # a build is running: its folder is not debris
-    finally:
-        lock.close()
     if removed:
         log.warning("removed what an interrupted change left behind: %s", "、".join(removed))
     return tuple(removed)

@@ -181,7 +181,8 @@ class Service:
         default generator too (a failure is logged: search and extractive answers still work)."""
         self.retriever.warm_up()
         snap = self.retriever.snapshot()
-        self.answerer.policy(snap), self.answerer.places(snap)  # built from the index's documents
+        self.answerer.policy(snap)  # refusal rules and place names are built from the documents now,
+        self.answerer.places(snap)  # not on the first question
         if generator:
             try:
                 self.answerer.warm_up()

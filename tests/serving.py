@@ -7,6 +7,7 @@ A real server (not TestClient) because what the consistency tests look for happe
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from contextlib import contextmanager
@@ -20,6 +21,14 @@ from fake_openai import free_port
 from conftest import ROOT, hashing_settings
 
 FIELD = ROOT.parent / "shared" / "field"
+
+
+def app_env(root: Path, **settings: str) -> dict[str, str]:
+    """The environment of a policyqa subprocess over `root`/corpus and `root`/index with the hashing
+    embedder and extractive answers; `settings` are more POLICYQA_ fields (keep_versions="100")."""
+    return dict(os.environ, PYTHONPATH=str(ROOT), POLICYQA_CORPUS_DIR=str(root / "corpus"),
+                POLICYQA_INDEX_DIR=str(root / "index"), POLICYQA_EMBEDDING_MODEL="hashing-bigram-256",
+                POLICYQA_GENERATOR="extractive", **{f"POLICYQA_{k.upper()}": v for k, v in settings.items()})
 
 
 @contextmanager

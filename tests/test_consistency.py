@@ -27,18 +27,19 @@ from app import create_app
 from conftest import ROOT, hashing_settings, make_service
 from index.store import live_version_name
 from qa.journal import corpus_mismatch
-from serving import FIELD, Timeline, field_documents, field_questions, replay_service, seed_questions, serving
+from serving import FIELD, Timeline, app_env, field_documents, field_questions, replay_service, seed_questions, serving
 
 needs_field = pytest.mark.skipif(not FIELD.is_dir(), reason=f"field documents not found at {FIELD} (shared/ beside the clone)")
 
 
-def _ask_loop(base: str, questions: list[str], stop: threading.Event, out: list, seed: int) -> None:
-    """One client: search and extractive answers back to back on one keep-alive connection until `stop`."""
+def _ask_loop(base: str, questions: list[str], stop: threading.Event, out: list, seed: int,
+              kinds: tuple[str, ...] = ("search", "ask")) -> None:
+    """One client: searches and/or extractive answers back to back on one keep-alive connection until `stop`."""
     rnd = random.Random(seed)
     with httpx.Client(base_url=base, timeout=60) as client:
         while not stop.is_set():
             q = rnd.choice(questions)
-            kind = rnd.choice(("search", "ask"))
+            kind = rnd.choice(kinds)
             path, body = ("/api/search", {"question": q, "k": 5}) if kind == "search" else \
                 ("/api/ask", {"question": q, "generator": "extractive"})
             sent = time.monotonic()
@@ -130,25 +131,6 @@ def test_the_same_file_under_two_names_at_once_is_stored_once(fresh):
         assert len(rows) == 1 and len({c.doc_id for c in changes}) == 1  # both name the one stored document
 
 
-def _search_loop(base: str, stop: threading.Event, out: list) -> None:
-    with httpx.Client(base_url=base, timeout=30) as client:
-        while not stop.is_set():
-            sent = time.monotonic()
-            try:
-                r = client.post("/api/search", json={"question": "氢能产业专项资金", "k": 5})
-                out.append(("search", "氢能产业专项资金", sent, time.monotonic(), r.status_code, r.json()))
-            except Exception as exc:
-                out.append(("search", "", sent, time.monotonic(), None, repr(exc)))
-
-
-def _cli_env(root: Path) -> dict:
-    import os
-
-    return dict(os.environ, PYTHONPATH=str(ROOT), POLICYQA_CORPUS_DIR=str(root / "corpus"),
-                POLICYQA_INDEX_DIR=str(root / "index"), POLICYQA_EMBEDDING_MODEL="hashing-bigram-256",
-                POLICYQA_KEEP_VERSIONS="100")
-
-
 def test_the_app_follows_a_version_the_cli_publishes_and_never_a_half_published_one(template, tmp_path):
     svc = make_service(template, tmp_path, keep_versions=100, watch_interval_s=0.2)
     old = svc.health()["index_version"]
@@ -156,14 +138,14 @@ def test_the_app_follows_a_version_the_cli_publishes_and_never_a_half_published_
     results: list = []
     stop = threading.Event()
     with serving(create_app(hashing_settings(tmp_path), service=svc, ui=False)) as base:
-        client = threading.Thread(target=_search_loop, args=(base, stop, results))
+        client = threading.Thread(target=_ask_loop, args=(base, ["氢能产业专项资金"], stop, results, 0, ("search",)))
         client.start()
         try:
             (tmp_path / "corpus" / "氢能.txt").write_text(
                 "测试市氢能产业发展办法\n\n一、支持措施\n(一)市财政设立氢能产业专项资金，每年5000万元。\n", encoding="utf-8")
             sent = time.monotonic()
             done = subprocess.run([sys.executable, "-m", "policyqa.cli", "build", "--quiet"], cwd=tmp_path,
-                                  env=_cli_env(tmp_path), capture_output=True, text=True, timeout=120)
+                                  env=app_env(tmp_path, keep_versions="100"), capture_output=True, text=True, timeout=120)
             assert done.returncode == 0, done.stderr
             new = live_version_name(tmp_path / "index")
             published = time.monotonic()

@@ -25,13 +25,14 @@ from fastapi.testclient import TestClient
 
 import app as app_module
 from app import create_app
-from conftest import ROOT, hashing_settings, make_service
-from index.build import _Lock, build_index
+from conftest import hashing_settings, make_service
+from index.build import BuildLock, build_index
 from index.embedder import HashingEmbedder
 from index.search import Retriever
 from index.store import CURRENT, current_version, open_index
 from policyqa.errors import IndexFolderError, UploadError
 from qa.factory import generator_factories
+from serving import app_env
 
 GENERATE_Q = "阳泉如何支持科技型中小企业融资？"  # answered by generation (not a list, not refused)
 NEW_DOC = ("测试市促进量子计算产业发展若干措施\n\n一、支持量子计算企业\n"
@@ -138,10 +139,6 @@ def test_disk_full_during_an_upload_is_a_clear_503_and_the_app_keeps_serving(fre
 # --------------------------------------------------------------------------- a build killed, then the app restarts
 
 
-def _env(root: Path) -> dict[str, str]:
-    return dict(os.environ, PYTHONPATH=str(ROOT), POLICYQA_CORPUS_DIR=str(root / "corpus"),
-                POLICYQA_INDEX_DIR=str(root / "index"), POLICYQA_EMBEDDING_MODEL="hashing-bigram-256",
-                POLICYQA_GENERATOR="extractive")
 
 
 def test_app_restarted_after_a_killed_build_serves_the_old_version_then_the_next_build_publishes(template, tmp_path):
@@ -159,7 +156,7 @@ def test_app_restarted_after_a_killed_build_serves_the_old_version_then_the_next
         sys.exit(main(["build", "--quiet"]))
     """)
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=tmp_path,
-                            env=_env(tmp_path))
+                            env=app_env(tmp_path))
     try:
         assert proc.stdout.readline().strip() == "embedding"
     finally:
@@ -170,7 +167,7 @@ def test_app_restarted_after_a_killed_build_serves_the_old_version_then_the_next
     health = client.get("/api/health").json()
     assert health["index_version"] == old and health["documents"] == 4
     assert client.post("/api/search", json={"question": "朔州高新技术企业"}).json()["hits"]
-    done = subprocess.run([sys.executable, "-m", "policyqa.cli", "build", "--quiet"], cwd=tmp_path, env=_env(tmp_path),
+    done = subprocess.run([sys.executable, "-m", "policyqa.cli", "build", "--quiet"], cwd=tmp_path, env=app_env(tmp_path),
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "changed 1" in done.stdout, done.stderr
     client = local_client(create_app(settings, ui=False))
@@ -199,7 +196,7 @@ def corrupted(request, template, tmp_path, monkeypatch):
     """Settings over a copied index damaged one way; the environment says the same (for main())."""
     _, index_dir = copy_template(template, tmp_path)
     CORRUPTIONS[request.param](current_version(index_dir))
-    for key, value in _env(tmp_path).items():
+    for key, value in app_env(tmp_path).items():
         if key.startswith("POLICYQA_"):
             monkeypatch.setenv(key, value)
     monkeypatch.chdir(tmp_path)  # no .env from the project folder
@@ -323,7 +320,7 @@ def test_two_uploads_at_once_one_waits_for_nothing_and_is_told_why(template, tmp
 def test_an_upload_while_the_cli_builds_is_refused_and_changes_nothing(fresh):
     client = local_client(create_app(hashing_settings(fresh.corpus_dir.parent), service=fresh, ui=False))
     version = current_version(fresh.retriever.index_dir).name
-    with _Lock(fresh.retriever.index_dir):  # what `policyqa build` holds
+    with BuildLock(fresh.retriever.index_dir):  # what `policyqa build` holds
         r = client.post("/api/documents", files={"file": ("量子.txt", NEW_DOC.encode())})
         assert r.status_code == 400 and "另一个进程重建" in r.json()["error"]
     assert not (fresh.corpus_dir / "量子.txt").exists() and current_version(fresh.retriever.index_dir).name == version

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from conftest import CORPUS, ROOT
-from index.build import BuildLockedError, _Lock, build_index, clause_vectors, passage_parts
+from index.build import BuildLockedError, BuildLock, build_index, clause_vectors, passage_parts
 from index.embedder import HashingEmbedder
 from index.search import Retriever
 from index.store import current_version, open_index
@@ -151,7 +151,7 @@ def test_corrupted_file_is_refused_with_rebuild_hint(built):
 
 def test_second_concurrent_build_fails_clearly(built):
     corpus, index_dir, _ = built
-    with _Lock(index_dir):
+    with BuildLock(index_dir):
         with pytest.raises(BuildLockedError, match="another build is running"):
             build_index(corpus, index_dir, HashingEmbedder())
     open_index(index_dir)

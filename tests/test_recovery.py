@@ -10,7 +10,6 @@ instead of) it. The restart is `create_app(settings)`, as `policyqa serve` does 
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import subprocess
 import sys
@@ -24,9 +23,10 @@ from fake_openai import free_port
 from fastapi.testclient import TestClient
 
 from app import create_app
-from conftest import ROOT, hashing_settings
+from conftest import hashing_settings
 from index.store import live_version_name, open_index
 from qa.journal import JOURNAL, corpus_mismatch
+from serving import app_env
 from test_faults import NEW_DOC, copy_template
 
 # step → (module, function, kill before or after it runs)
@@ -63,16 +63,10 @@ APP = textwrap.dedent("""
 """)
 
 
-def _env(root: Path) -> dict[str, str]:
-    return dict(os.environ, PYTHONPATH=str(ROOT), POLICYQA_CORPUS_DIR=str(root / "corpus"),
-                POLICYQA_INDEX_DIR=str(root / "index"), POLICYQA_EMBEDDING_MODEL="hashing-bigram-256",
-                POLICYQA_GENERATOR="extractive")
-
-
 def _crash_during(root: Path, step: str, request) -> None:
     """Start the app with `step` made fatal, send `request(client)`, and wait for the process to die."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-c", APP, *STEPS[step], str(port)], cwd=root, env=_env(root),
+    proc = subprocess.Popen([sys.executable, "-c", APP, *STEPS[step], str(port)], cwd=root, env=app_env(root),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
