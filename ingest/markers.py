@@ -98,7 +98,31 @@ def find_markers(view: str) -> list[Marker]:
             else:
                 found.append(Marker(f"md{len(m.group(1))}", title[:30], title[:40], start, line_end))
             break
-    return found
+    return in_sequence_items(view, found)
+
+
+_DECIMAL_LOOKING = re.compile(r"^[ ]*(\d{1,3})\.(?=\d)", re.MULTILINE)  # "11.121人才梯队项目" or "3.5倍…"
+
+
+def in_sequence_items(view: str, found: list[Marker]) -> list[Marker]:
+    """`found` plus the "N." items whose number runs straight into digits ("11.121人才梯队项目"): such a
+    line opens item N only when it continues the sequence on both sides (N-1 before it, N+1 after it
+    or nothing after), else it is a decimal ("3.5倍") and stays text."""
+    items = [m for m in found if m.kind == "1."]
+    added = []
+    for hit in _DECIMAL_LOOKING.finditer(view):
+        n = int(hit.group(1))
+        before = [m for m in items if m.start < hit.start()]
+        after = [m for m in items if m.start > hit.start()]
+        prev_ok = bool(before) and before[-1].label.isdigit() and int(before[-1].label) == n - 1
+        next_ok = not after or (after[0].label.isdigit() and int(after[0].label) == n + 1)
+        if prev_ok and next_ok:
+            line_end = view.find("\n", hit.start())
+            line_end = len(view) if line_end < 0 else line_end
+            start = hit.start(1)
+            raw = view[start : hit.end()]
+            added.append(Marker("1.", str(n), _heading_text(view[start:line_end], raw), start, line_end))
+    return sorted(found + added, key=lambda m: m.start) if added else found
 
 
 def find_annexes(view: str) -> list[Marker]:

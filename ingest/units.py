@@ -99,6 +99,9 @@ def carry_next(piece: str) -> bool:
     return bool(_ALL_PLACES.fullmatch(piece)) and len(piece) <= 3
 
 
+_LEVEL = re.compile(r"[\u4e00-\u9fff]{0,3}(?:市|区|县|镇|乡|街道|旗)")  # an administrative level: 县级市, 镇, 街道
+
+
 def split_units(text: str, *, strict: bool = False, aliases: bool = True) -> list[str] | None:
     """Split a unit list on 、/,/; (not inside parentheses); rejoin '各县' + '区人民政府'; None if an item
     is not a unit name.
@@ -124,7 +127,9 @@ def split_units(text: str, *, strict: bool = False, aliases: bool = True) -> lis
             stem = next((prev[: -len(s)] for s in unit_suffixes() if prev.endswith(s)), "")
             piece = stem + piece
         piece = _TRAIL.sub("", piece)
-        if not (looks_like_unit(piece) if strict else has_unit_suffix(piece)):
+        if units and units[-1].startswith("各") and _LEVEL.fullmatch(piece):
+            piece = "各" + piece  # "各区、县级市": the 各 covers every level listed after it
+        elif not (looks_like_unit(piece) if strict else has_unit_suffix(piece)):
             return None
         units.append(canonical(piece, aliases=aliases))
     if carry:

@@ -197,3 +197,9 @@ def test_department_view_roles():
     assert (body["total"], body["lead"], body["cooperating"]) == (3, 1, 1)
     assert [c["role"] for c in body["documents"][0]["clauses"]] == ["cooperating", "lead", "shared"]
     assert all("cooperating" in c for c in body["documents"][0]["clauses"])
+
+
+def test_a_distributive_各_covers_every_level_listed_after_it():
+    roles = read_tag("（牵头单位：市发展改革委，配合单位：市委组织部、市人力资源和社会保障局，各区、县级市）")
+    assert roles["lead"] == ("市发改委",) and roles["cooperating"] == ("市委组织部", "市人社局", "各区", "各县级市")
+    assert read_tag("（广州市、深圳市）") is None  # places alone are not units

@@ -202,3 +202,12 @@ def test_property_on_wrapped_documents_with_page_numbers(paras, width, numbered)
     clauses = split_document(doc)
     assert_all_properties(doc, clauses)
     assert not any("—" in c.text for c in clauses)
+
+
+def test_an_item_number_running_into_digits_opens_the_item_only_in_sequence():
+    text = ("一、工程\n10.羊城学者项目。资助。\n11.121人才梯队项目。培养121名。\n12.珠江项目。支持。\n"
+            "二、其他\n1.增长以上。\n3.5倍的说明文字在行首。\n2.第二项。\n")
+    _, clauses = _split(text)
+    ids = [c.id.split("#")[1] for c in clauses]
+    assert "一.11" in ids and clauses[ids.index("一.11")].text.startswith("11.121人才梯队项目")
+    assert "二.3" not in ids and "3.5倍" in clauses[ids.index("二.1")].text  # a decimal stays text
