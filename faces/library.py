@@ -123,7 +123,7 @@ class LibraryTab:
 
         ui.table = gr.Dataframe(self.table(), headers=HEADERS, interactive=False, wrap=True, elem_id="pq-doc-table",
                                 max_height=420)
-        ui.tree_doc = gr.Dropdown([], value=None, label="查看条款结构", elem_id="pq-tree-doc")
+        ui.tree_doc = gr.Dropdown(self.doc_choices(), value=None, label="查看条款结构", elem_id="pq-tree-doc")
         ui.tree_html = gr.HTML(elem_id="pq-tree")
         if not self.guard.enabled:
             gr.HTML(notice(self.guard.disabled_message, "error"))
@@ -137,7 +137,7 @@ class LibraryTab:
                                       interactive=self.guard.enabled)
                 ui.status = gr.HTML(elem_id="pq-upload-status")
             with gr.Column(min_width=300):
-                ui.manage = gr.Dropdown([], value=None, label="修改或删除文档", elem_id="pq-manage-doc")
+                ui.manage = gr.Dropdown(self.doc_choices(), value=None, label="修改或删除文档", elem_id="pq-manage-doc")
                 ui.meta = [gr.Textbox(label=label, max_lines=1, elem_id=f"pq-meta-{name}")
                            for name, label in (("title", "标题"), ("date", "日期（如 2024-05-20）"),
                                                ("issuer", "发文机关"), ("region", "地区"))]

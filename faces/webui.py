@@ -187,9 +187,8 @@ class WebUI(LibraryTab):
                     ui.clear = gr.Button("清空对话", elem_id="pq-clear")
             with gr.Column(scale=2, min_width=320):
                 ui.cards = gr.HTML("<p class='pq-summary'>提问后，这里显示回答所依据的条款原文。</p>", elem_id="pq-cards")
-                with gr.Accordion("导出 Markdown（最近一个回答及其依据）", open=False):
-                    ui.export = gr.Textbox(show_label=False, lines=6, max_lines=14, buttons=["copy"],
-                                           interactive=False, elem_id="pq-export")
+                ui.export = gr.Textbox(label="导出为 Markdown 文本（最近一个回答及其依据）", lines=4, max_lines=12,
+                                       buttons=["copy"], interactive=False, elem_id="pq-export")
 
     def _match_tab(self, gr, ui: SimpleNamespace) -> None:
         from qa.eligibility import KINDS, NEEDS
@@ -209,9 +208,12 @@ class WebUI(LibraryTab):
             answer = shown.then(self.chat, ins, outs, concurrency_limit=16, show_progress="minimal")
             answer.then(lambda: gr.update(visible=False), None, ui.stop)
             running.append(answer)
-        ui.stop.click(self.stopped, ui.transcript, [ui.chatbot, ui.transcript, ui.cards], cancels=running).then(
+        stopping = ui.stop.click(None, None, None, cancels=running)  # first cancel, then say so: no late draft count
+        stopping.then(self.stopped, ui.transcript, [ui.chatbot, ui.transcript, ui.cards]).then(
             lambda: gr.update(visible=False), None, ui.stop)
-        ui.clear.click(lambda: ([], "", "", [], []), None, [ui.chatbot, ui.cards, ui.export, ui.transcript, ui.history])
+        reset = (lambda: ([], "", "", [], []), None, [ui.chatbot, ui.cards, ui.export, ui.transcript, ui.history])
+        ui.clear.click(*reset)
+        ui.chatbot.clear(*reset)  # the chat's own bin icon forgets the history too
         ui.unit.change(self.department_view, ui.unit, ui.unit_html)
         ui.go.click(self.match, [ui.kinds, ui.needs, ui.place], ui.match_html)
         ui.pickers = [ui.table, ui.doc, ui.dept, ui.unit, ui.place, ui.tree_doc, ui.manage]
