@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from qa.views import TreeNode
 
 HEADERS = ["标题", "地区", "日期", "发文机关", "条款数", "文件", "格式", "与之重复", "编号"]
+WIDTHS = ["24%", "10%", "9%", "12%", "6%", "14%", "6%", "9%", "10%"]  # all columns in view on a wide screen
 
 
 class LibraryTab:
@@ -122,7 +123,7 @@ class LibraryTab:
         from ingest.loaders import SUPPORTED
 
         ui.table = gr.Dataframe(self.table(), headers=HEADERS, interactive=False, wrap=True, elem_id="pq-doc-table",
-                                max_height=420)
+                                max_height=420, column_widths=WIDTHS)
         ui.tree_doc = gr.Dropdown(self.doc_choices(), value=None, label="查看条款结构", elem_id="pq-tree-doc")
         ui.tree_html = gr.HTML(elem_id="pq-tree")
         if not self.guard.enabled:
