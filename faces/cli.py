@@ -247,6 +247,18 @@ def _index_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", help="index folder (default: settings.index_dir)")
 
 
+def _documents_parser(sub) -> None:
+    p = sub.add_parser("documents", help="list indexed documents, or correct one's title, date, issuer, region")
+    p.add_argument("action", choices=["list", "edit"])
+    p.add_argument("doc_id", nargs="?", help="the document to edit (its id, as `documents list` shows)")
+    for name in ("title", "date", "issuer", "region"):
+        p.add_argument(f"--{name}", help=f"the corrected {name} ('' clears it{', not the title' if name == 'title' else ''})")
+    p.add_argument("--corpus", help="corpus folder (default: settings.corpus_dir)")
+    _index_option(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_documents)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="policyqa", description="Cited answers from Chinese policy documents")
@@ -301,16 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("documents", help="list indexed documents, or correct one's title, date, issuer, region")
-    p.add_argument("action", choices=["list", "edit"])
-    p.add_argument("doc_id", nargs="?", help="the document to edit (its id, as `documents list` shows)")
-    for name in ("title", "date", "issuer", "region"):
-        p.add_argument(f"--{name}", help=f"the corrected {name} ('' clears it{', not the title' if name == 'title' else ''})")
-    p.add_argument("--corpus", help="corpus folder (default: settings.corpus_dir)")
-    _index_option(p)
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_documents)
-
+    _documents_parser(sub)
     p = sub.add_parser("serve", help="start the web app and HTTP API")
     p.add_argument("--host", help="address to bind (default: settings.host, 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default: settings.port, 7860)")

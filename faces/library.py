@@ -16,6 +16,7 @@ from faces.render import esc, notice, problem
 
 if TYPE_CHECKING:
     from faces.guard import ChangeGuard
+    from qa.changes import CorpusChange
     from qa.service import Service
     from qa.views import TreeNode
 
@@ -87,16 +88,9 @@ class LibraryTab:
              progress: Callable[..., object] | None = None, token: str = "",
              headers: Mapping[str, str] | None = None) -> str:
         """Correct a document's title, date, issuer and region (if the guard lets it); returns a notice (HTML)."""
-        if not doc_id:
-            return notice("请先选择要修改的文档。")
-        if progress is not None:
-            progress(0.0, desc="正在保存并更新索引…")
-        try:
-            self.guard.check(token, headers)
-            change = self.service.edit(doc_id, {"title": title, "date": date, "issuer": issuer, "region": region})
-        except Exception as exc:  # noqa: BLE001
-            return problem(exc)
-        return notice(change.message, "ok" if change.action == "edit" else "info")
+        fields = {"title": title, "date": date, "issuer": issuer, "region": region}
+        return self._change(doc_id, "修改", "正在保存并更新索引…", progress, token, headers,
+                            lambda: self.service.edit(doc_id, fields))
 
     def confirm_text(self, doc_id: str | None) -> str:
         """The question asked before a removal (HTML), or a notice that nothing is selected."""
@@ -108,15 +102,22 @@ class LibraryTab:
     def remove(self, doc_id: str | None, progress: Callable[..., object] | None = None, token: str = "",
                headers: Mapping[str, str] | None = None) -> str:
         """Delete a document from the corpus and the index (if the guard lets it); returns a notice (HTML)."""
+        return self._change(doc_id, "删除", "正在删除并更新索引…", progress, token, headers,
+                            lambda: self.service.remove(doc_id))
+
+    def _change(self, doc_id: str | None, verb: str, doing: str, progress: Callable[..., object] | None, token: str,
+                headers: Mapping[str, str] | None, run: Callable[[], CorpusChange]) -> str:
+        """Run one change on a chosen document behind the guard; its message, or the error, as a notice."""
         if not doc_id:
-            return notice("请先选择要删除的文档。")
+            return notice(f"请先选择要{verb}的文档。")
         if progress is not None:
-            progress(0.0, desc="正在删除并更新索引…")
+            progress(0.0, desc=doing)
         try:
             self.guard.check(token, headers)
-            return notice(self.service.remove(doc_id).message, "ok")
-        except Exception as exc:  # noqa: BLE001
+            change = run()
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a message; the app keeps serving
             return problem(exc)
+        return notice(change.message, "info" if change.action == "unchanged" else "ok")
 
     # ---- layout ----------------------------------------------------------------------------
     def _library_tab(self, gr, ui: SimpleNamespace, max_file_mb: float) -> None:

@@ -203,12 +203,7 @@ class CorpusEditor:
     def remove(self, doc_id: str, progress: Callable[[int, int], None] | None = None) -> CorpusChange:
         """Delete a document's file and publish an index without it (the file returns if that fails)."""
         with self._changing():
-            self.retriever.refresh()
-            snap = self.retriever.snapshot()
-            row = snap.doc_files().get(doc_id)
-            if row is None:
-                raise NotFoundError(f"no document '{doc_id}' in the index", what="document", value=doc_id,
-                                    hint="GET /api/documents lists them", zh=f"文档库中没有编号为“{doc_id}”的文档")
+            snap, row = self._live_row(doc_id)
             path = (self.corpus_dir / row.source).resolve()
             if not path.is_relative_to(self.corpus_dir.resolve()) or not path.is_file():
                 raise NotFoundError(f"the file of document '{doc_id}' is gone: {row.source}", what="document",
@@ -235,12 +230,7 @@ class CorpusEditor:
         publish an index with it; metadata.json goes back as it was if the build fails."""
         changes = clean_fields(fields)
         with self._changing():
-            self.retriever.refresh()
-            snap = self.retriever.snapshot()
-            row = snap.doc_files().get(doc_id)
-            if row is None:
-                raise NotFoundError(f"no document '{doc_id}' in the index", what="document", value=doc_id,
-                                    hint="GET /api/documents lists them", zh=f"文档库中没有编号为“{doc_id}”的文档")
+            snap, row = self._live_row(doc_id)
             before = read_raw(self.corpus_dir)
             if not write_override(self.corpus_dir, row.source, doc_id, changes):
                 return CorpusChange("unchanged", row.source, doc_id, row.title, row.clauses, "文档信息没有变化")
@@ -253,6 +243,16 @@ class CorpusEditor:
         title = meta.title if meta else row.title
         return CorpusChange("edit", row.source, doc_id, title, row.clauses, f"已更新《{title}》的文档信息，索引已更新",
                             build=report)
+
+    def _live_row(self, doc_id: str):
+        """The live snapshot (refreshed: the CLI may have published one) and `doc_id`'s row; NotFoundError if none."""
+        self.retriever.refresh()
+        snap = self.retriever.snapshot()
+        row = snap.doc_files().get(doc_id)
+        if row is None:
+            raise NotFoundError(f"no document '{doc_id}' in the index", what="document", value=doc_id,
+                                hint="GET /api/documents lists them", zh=f"文档库中没有编号为“{doc_id}”的文档")
+        return snap, row
 
     @property
     def index_dir(self) -> Path:
