@@ -281,7 +281,7 @@ def test_field_documents_upload_ask_and_correct_a_title(page):
     page.locator("#pq-remove").click()
     page.wait_for_function("document.querySelector('#pq-confirm-text')?.innerText.includes('确定要删除')", timeout=30_000)
     page.locator("#pq-remove-cancel").click()
-    assert not page.locator("#pq-remove-confirm").is_visible()
+    page.wait_for_selector("#pq-remove-confirm", state="hidden", timeout=30_000)
     assert "pdf转文本" in page.locator("#pq-doc-table").inner_text()  # nothing removed without confirmation
 
 
