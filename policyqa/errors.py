@@ -62,3 +62,11 @@ class ChangesDisabledError(AuthError):
 
 class NotFoundError(PolicyQAError):
     """A document, unit or place named in a request is not in the index."""
+
+
+class EngineError(PolicyQAError):
+    """The index engine (a Milvus server or Lite file) could not be reached or refused an operation."""
+
+
+class EngineBusyError(EngineError):
+    """A Milvus Lite file is open in another process (one process per file); the message says what to do."""
