@@ -87,6 +87,10 @@ class Retriever:
         """The live index version with its lookups (loaded on first use); hold it for a whole request."""
         return self.holder.get()
 
+    def close(self) -> None:
+        """Release the engine the live version holds open (see SnapshotHolder.close)."""
+        self.holder.close()
+
     def refresh(self) -> bool:
         """Switch to the version CURRENT now names, after verifying it; True if it switched.
         IndexFolderError if it fails its checks (the loaded version keeps serving)."""

@@ -121,6 +121,14 @@ class SnapshotHolder:
         """The snapshot in memory, or None before the first load (never loads)."""
         return self._current
 
+    def close(self) -> None:
+        """Let the loaded version's engine go (a Milvus connection, a Lite file another process may
+        then open); the next `get` loads again."""
+        with self._load_lock:
+            if self._current is not None:
+                self._current.data.engine.close()
+                self._current = None
+
 
 class IndexWatcher:
     """A daemon thread that calls `holder.refresh()` every `interval` seconds and `on_switch(snapshot)`

@@ -288,7 +288,8 @@ class CorpusEditor:
         `before` so the index on disk and in memory stay where they were."""
         try:
             report = build_index(self.corpus_dir, self.index_dir, self.retriever.embedder, limit=self.max_clause_chars,
-                                 max_bytes=self.max_bytes, progress=progress, keep_versions=self.keep_versions)
+                                 max_bytes=self.max_bytes, progress=progress, keep_versions=self.keep_versions,
+                                 engine=self.retriever.engine)
         except BuildLockedError:
             raise UploadError("索引正在由另一个进程重建（policyqa build），请稍后再试") from None
         try:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Mapping, Sequence
 
 from index.embedder import Embedder
+from index.engine import engine_spec
 from index.search import Retriever
 from index.snapshot import IndexWatcher
 from index.store import doc_meta_to_json
@@ -161,7 +162,8 @@ class Service:
                                       settings.generation_queue,
                                       settings.generation_wait_s)
         embedder = embedder or make_embedder(settings.embedding_model, batch_size=settings.embed_batch_size)
-        retriever = Retriever(settings.index_dir, embedder, max_question_chars=settings.max_question_chars)
+        retriever = Retriever(settings.index_dir, embedder, max_question_chars=settings.max_question_chars,
+                              engine=engine_spec(settings))
         factories = gated(generators if generators is not None else generator_factories(settings), gate)
         answerer = Answerer(retriever, factories, PromptLibrary(settings.prompts_dir),
                             default_generator=settings.generator, k=settings.search_k)
@@ -173,7 +175,7 @@ class Service:
     def recover(self) -> Recovery:
         """The start-up check (qa/journal.py): finish or undo a change a crash interrupted, remove its
         debris, and report files the index lacks or has without a file. Run before the index loads."""
-        self.recovery = recover(self.corpus_dir, self.retriever.index_dir)
+        self.recovery = recover(self.corpus_dir, self.retriever.index_dir, engine=self.retriever.engine)
         return self.recovery
 
     def warm_up(self, *, generator: bool = False) -> "Service":
