@@ -17,9 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
-import secrets
-import shutil
 import time
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
@@ -29,18 +26,15 @@ from typing import Callable, Sequence
 import numpy as np
 
 from index.embedder import Embedder, model_fingerprint
-from index.engine import EngineSpec, Rows, engine_class
+from index.engine import EngineSpec, engine_class
 from index.lexical import Tokenizer, load_terms
 from index.locks import FileLock, LockHeld
-from index.store import (
-    CURRENT, FORMAT_VERSION, MANIFEST, IndexData, doc_meta_to_json, engine_info, file_digest, open_index, publish,
-    read_manifest, write_json, write_jsonl,
-)
+from index.store import FORMAT_VERSION, IndexData, doc_meta_to_json, open_index, read_manifest
+from index.writer import write_version
 from ingest.corpus import CorpusLoad, load_corpus
 from ingest.records import PATH_SEP, Clause, DocMeta
 from policyqa.errors import IndexFolderError, PolicyQAError
 
-log = logging.getLogger(__name__)
 SPLITTER_VERSION = 2  # 2: furniture, annexes, label lines, kinds, cooperating units, inherited tags
 _LIBS = ("faiss-cpu", "bm25s", "jieba", "sentence-transformers", "transformers", "torch", "numpy")
 
@@ -324,92 +318,3 @@ def build_index(
     report.clauses = len(plan.clauses)
     report.seconds = time.perf_counter() - start
     return report
-
-
-def write_version(index_dir: Path, manifest: dict, clauses: list[Clause], tokens: list[list[str]],
-                  matrix: np.ndarray, engine: EngineSpec, keep_versions: int = 0) -> Path:
-    """Write the version folder and its engine rows, then publish it and prune what publishing retired.
-    IndexFolderError (saying what to do; the previous version stays live) if it cannot be written."""
-    try:
-        version = _write_version(index_dir, manifest, clauses, tokens, matrix, engine)
-        _publish_or_discard(index_dir, version, keep_versions, engine)
-    except OSError as exc:
-        raise IndexFolderError(
-            f"could not write the new index version in {index_dir}: {exc.strerror or exc}; free disk space "
-            f"there (or fix its permissions) and run the build again; the previous version is still live"
-        ) from exc
-    return version
-
-
-def _engines_of_versions(index_dir: Path) -> dict[str, dict]:
-    """Version name -> its manifest's engine entry, for every version folder with a readable manifest."""
-    out = {}
-    for folder in index_dir.glob("v-*"):
-        try:
-            out[folder.name] = engine_info(json.loads((folder / MANIFEST).read_text(encoding="utf-8")))
-        except (OSError, ValueError):
-            continue
-    return out
-
-
-def _publish_or_discard(index_dir: Path, version: Path, keep: int = 0, engine: EngineSpec = EngineSpec()) -> None:
-    """`publish`, then drop the engine storage of the versions it deleted; if the pointer could not be
-    moved to `version`, remove it (and its engine storage) so no stray versions pile up."""
-    engines = _engines_of_versions(index_dir)
-    try:
-        removed = publish(index_dir, version, keep=keep)
-    except BaseException:
-        try:
-            live = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
-        except OSError:
-            live = ""
-        if live != version.name:
-            shutil.rmtree(version, ignore_errors=True)
-            _drop_quietly(index_dir, engines.get(version.name), engine, [version.name])
-        (index_dir / (CURRENT + ".tmp")).unlink(missing_ok=True)
-        raise
-    groups: dict[tuple, tuple[dict, list[str]]] = {}
-    for name in [version.name, *removed]:  # the new version's engine sweeps its own debris too
-        info = engines.get(name)
-        if info:
-            entry = groups.setdefault((info["name"], info.get("uri", "")), (info, []))
-            entry[1].extend([name] if name != version.name else [])
-    for info, gone in groups.values():
-        _drop_quietly(index_dir, info, engine, gone)
-
-
-def _drop_quietly(index_dir: Path, info: dict | None, engine: EngineSpec, versions: list[str]) -> None:
-    """Prune engine storage of retired versions; a failure is logged, never undoes a published build."""
-    if not info:
-        return
-    try:
-        engine_class(info["name"]).prune(index_dir, info, engine, versions)
-    except PolicyQAError as exc:
-        log.warning("could not drop the %s storage of retired index versions %s: %s", info["name"], versions, exc)
-
-
-def _write_version(index_dir: Path, manifest: dict, clauses: list[Clause], tokens, matrix: np.ndarray,
-                   engine: EngineSpec = EngineSpec()) -> Path:
-    """Write a complete version folder and its engine rows; on any failure remove both and re-raise."""
-    now = time.time()  # names sort by build time (to the millisecond), which `publish(keep=…)` relies on
-    version = index_dir / f"v-{time.strftime('%Y%m%dT%H%M%S', time.localtime(now))}.{int(now * 1000) % 1000:03d}-{secrets.token_hex(3)}"
-    stored = None
-    try:
-        version.mkdir()
-        write_jsonl(version / "clauses.jsonl", (c.to_record() for c in clauses))
-        write_jsonl(version / "tokens.jsonl", tokens)
-        stored = engine_class(engine.name).create(version, engine, matrix.shape[1])
-        stored.upsert(Rows.of(clauses, tokens, matrix))
-        manifest["engine"] = stored.save()
-        files = [p for p in sorted(version.rglob("*")) if p.is_file()]
-        manifest["files"] = {p.relative_to(version).as_posix(): {"bytes": p.stat().st_size, "sha256": file_digest(p)} for p in files}
-        write_json(version / MANIFEST, manifest)
-    except BaseException:
-        shutil.rmtree(version, ignore_errors=True)
-        if stored is not None:
-            stored.drop()
-        raise
-    finally:
-        if stored is not None:
-            stored.close()
-    return version
