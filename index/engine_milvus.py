@@ -90,8 +90,11 @@ class Connection:
         self.lite = milvus_lite.is_lite(self.target)
         if self.lite:
             milvus_lite.acquire(Path(self.target))
+        # No keepalive pings over Lite's local socket: its engine answers an idle client's pings (a build
+        # embedding for minutes) with GOAWAY "too_many_pings", logged to stderr.
+        options = {"grpc_options": {"grpc.keepalive_permit_without_calls": 0}} if self.lite else {}
         try:
-            self.client = MilvusClient(self.target, token=spec.token.get_secret_value(), timeout=30)
+            self.client = MilvusClient(self.target, token=spec.token.get_secret_value(), timeout=30, **options)
         except (MilvusException, RuntimeError, OSError) as exc:
             self._release()
             raise EngineError(f"cannot open Milvus at {self.uri}: {exc}; check POLICYQA_MILVUS_URI and "
@@ -122,6 +125,17 @@ class Connection:
             return getattr(self.client, method)(*args, **kwargs)
         except MilvusException as exc:
             raise EngineError(f"Milvus at {self.uri} failed in {method}: {exc}") from exc
+
+
+class LiteHold:
+    """This process's hold on a Lite file for as long as a build runs (released by `close`)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def close(self) -> None:
+        """Let the file go (the engine child stops when nobody else here holds it)."""
+        milvus_lite.release(self.path)
 
 
 def _schema(client, dimension: int):
@@ -175,11 +189,19 @@ class MilvusIndex(EngineIndex):
         self._fresh = fresh  # created here and never deleted from: plain inserts suffice
 
     @classmethod
-    def session(cls, index_dir: Path, spec: EngineSpec) -> Connection:
-        """A connection held for a whole build, so a busy Lite file or a wrong URI fails before embedding."""
+    def session(cls, index_dir: Path, spec: EngineSpec):
+        """Held for a whole build so that a busy Lite file or an unreachable server fails before any
+        embedding: a Lite file's ownership (no connection idles meanwhile), or a server checked once."""
+        target, _ = resolve(index_dir, spec.uri)
+        if milvus_lite.is_lite(target):
+            milvus_lite.acquire(Path(target))
+            return LiteHold(Path(target))
         conn = Connection(index_dir, spec.uri, spec)
-        conn.call("list_collections")
-        return conn
+        try:
+            conn.call("list_collections")
+        finally:
+            conn.close()
+        return None
 
     @classmethod
     def create(cls, folder: Path, spec: EngineSpec, dimension: int) -> "MilvusIndex":

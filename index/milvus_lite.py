@@ -15,11 +15,19 @@ rebuild inside the app (they go through it anyway: the change journal, the corpu
 file holding every version's collection keeps one engine child per index folder. A CLI command
 that needs the file while the app runs is told to use the app's API or to stop it; several processes
 sharing one index is what a Milvus server is for (POLICYQA_MILVUS_URI=http://host:19530).
+
+milvus-lite 2.5.1, the last build on Milvus's own C++ engine (SCALE.md: 10-1000x faster than the 3.x
+rewrite here), reads its own version through `pkg_resources`, which setuptools 82 removed; where it is
+missing, `load` lends it a two-name stand-in for that one import instead of pinning an old setuptools
+for the whole project (whose pkg_resources makes jieba warn on every start).
 """
 
 from __future__ import annotations
 
+import sys
 import threading
+import types
+from importlib import metadata
 from pathlib import Path
 
 from index.locks import FileLock, LockHeld
@@ -27,6 +35,23 @@ from policyqa.errors import EngineBusyError, EngineError
 
 _LOCK = threading.Lock()
 _OWNED: dict[Path, list] = {}  # resolved .db path -> [FileLock, users]
+
+
+def load() -> None:
+    """Import milvus_lite (see the module docstring for the stand-in it may need)."""
+    try:
+        import milvus_lite  # noqa: F401
+    except ModuleNotFoundError as exc:
+        if exc.name != "pkg_resources":
+            raise EngineError(f"Milvus Lite is not installed ({exc}); run `make setup` (requirements.lock pins milvus-lite)") from exc
+        shim = types.ModuleType("pkg_resources")
+        shim.DistributionNotFound = metadata.PackageNotFoundError
+        shim.get_distribution = lambda name: types.SimpleNamespace(version=metadata.version(name))
+        sys.modules["pkg_resources"] = shim
+        try:
+            import milvus_lite  # noqa: F401
+        finally:
+            del sys.modules["pkg_resources"]
 
 
 def is_lite(uri: str) -> bool:
@@ -63,6 +88,7 @@ def acquire(path: Path) -> None:
                           "digits, '.', '-' or '_', ending in .db (POLICYQA_MILVUS_URI)")
     if not path.parent.is_dir():
         raise EngineError(f"the folder of the Milvus Lite file {path} does not exist; create it or fix POLICYQA_MILVUS_URI")
+    load()
     with _LOCK:
         if path in _OWNED:
             _OWNED[path][1] += 1
