@@ -97,8 +97,8 @@ class Connection:
             self.client = MilvusClient(self.target, token=spec.token.get_secret_value(), timeout=30, **options)
         except (MilvusException, RuntimeError, OSError) as exc:
             self._release()
-            raise EngineError(f"cannot open Milvus at {self.uri}: {exc}; check POLICYQA_MILVUS_URI and "
-                              "POLICYQA_MILVUS_TOKEN (or that the server is up)") from exc
+            raise EngineError(f"cannot open Milvus at {self.uri}: {exc}", value=self.uri,
+                              hint="check POLICYQA_MILVUS_URI and POLICYQA_MILVUS_TOKEN, and that the server is up") from exc
         self._finalizer = weakref.finalize(self, Connection._close, self.client, self.target if self.lite else None)
 
     @staticmethod
@@ -124,7 +124,8 @@ class Connection:
         try:
             return getattr(self.client, method)(*args, **kwargs)
         except MilvusException as exc:
-            raise EngineError(f"Milvus at {self.uri} failed in {method}: {exc}") from exc
+            raise EngineError(f"Milvus at {self.uri} failed in {method}: {exc}", value=self.uri,
+                              hint="see the Milvus server's log; a rebuild (`policyqa build`) writes a fresh collection") from exc
 
 
 class LiteHold:
@@ -222,7 +223,7 @@ class MilvusIndex(EngineIndex):
         name = info.get("collection") or collection_name(folder.name)
         if not conn.call("has_collection", name):
             conn.close()
-            raise IndexFolderError(f"the Milvus collection {name} of {folder.name} is missing at {conn.uri}")
+            raise IndexFolderError(f"the Milvus collection {name} of {folder.name} is missing at {conn.uri}", value=name)
         conn.call("load_collection", name)
         return cls(conn, name, int(info.get("dimension", 0)))
 

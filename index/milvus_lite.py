@@ -43,7 +43,8 @@ def load() -> None:
         import milvus_lite  # noqa: F401
     except ModuleNotFoundError as exc:
         if exc.name != "pkg_resources":
-            raise EngineError(f"Milvus Lite is not installed ({exc}); run `make setup` (requirements.lock pins milvus-lite)") from exc
+            raise EngineError(f"Milvus Lite is not installed ({exc})", value="milvus-lite",
+                              hint="run `make setup` (requirements.lock pins milvus-lite)") from exc
         shim = types.ModuleType("pkg_resources")
         shim.DistributionNotFound = metadata.PackageNotFoundError
         shim.get_distribution = lambda name: types.SimpleNamespace(version=metadata.version(name))
@@ -69,13 +70,16 @@ def _holder(text: str) -> str:
         return text
 
 
-def busy_message(path: Path, holder: str) -> str:
-    """What a process that cannot open the Lite file is told."""
-    return (f"the Milvus Lite file {path} is open in another process ({_holder(holder)}); Milvus Lite serves one "
-            "process per file. While the app runs, change documents through it (upload or delete in the UI, "
-            "POST/DELETE /api/documents) and search with /api/search, or stop it and run this command again. "
-            "For several processes on one index, run a Milvus server and set POLICYQA_MILVUS_URI=http://HOST:19530 "
-            "(and POLICYQA_MILVUS_TOKEN).")
+def busy_error(path: Path, holder: str) -> EngineBusyError:
+    """What a process that cannot open the Lite file is told: the file, its owner, what to do."""
+    return EngineBusyError(
+        f"the Milvus Lite file {path} is open in another process ({_holder(holder)})", value=str(path),
+        hint="Milvus Lite serves one process per file. While the app runs, change documents through it (upload or "
+             "delete in the UI, POST/DELETE /api/documents) and search with /api/search, or stop it and run this "
+             "command again. For several processes on one index, run a Milvus server and set "
+             "POLICYQA_MILVUS_URI=http://HOST:19530 (and POLICYQA_MILVUS_TOKEN)",
+        zh=f"索引文件 {path} 正被另一个进程（{_holder(holder)}）使用：Milvus Lite 一个文件只能由一个进程打开。"
+           "请通过正在运行的应用上传、删除或检索，或先停止它；多个进程共用索引请改用 Milvus 服务器（POLICYQA_MILVUS_URI）。")
 
 
 def acquire(path: Path) -> None:
@@ -84,10 +88,11 @@ def acquire(path: Path) -> None:
     path = Path(path).resolve()
     name = path.name
     if len(name) > 36 or not all(ch.isascii() and (ch.isalnum() or ch in ".-_") for ch in name):
-        raise EngineError(f"Milvus Lite cannot use the file name '{name}' ({path}): use at most 36 letters, "
-                          "digits, '.', '-' or '_', ending in .db (POLICYQA_MILVUS_URI)")
+        raise EngineError(f"Milvus Lite cannot use the file name '{name}'", value=str(path),
+                          hint="use at most 36 letters, digits, '.', '-' or '_', ending in .db (POLICYQA_MILVUS_URI)")
     if not path.parent.is_dir():
-        raise EngineError(f"the folder of the Milvus Lite file {path} does not exist; create it or fix POLICYQA_MILVUS_URI")
+        raise EngineError(f"the folder of the Milvus Lite file {path} does not exist", value=str(path),
+                          hint="create it or fix POLICYQA_MILVUS_URI")
     load()
     with _LOCK:
         if path in _OWNED:
@@ -97,7 +102,7 @@ def acquire(path: Path) -> None:
         try:
             lock.__enter__()
         except LockHeld as held:
-            raise EngineBusyError(busy_message(path, held.holder)) from None
+            raise busy_error(path, held.holder) from None
         _OWNED[path] = [lock, 1]
 
 

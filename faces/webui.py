@@ -9,19 +9,19 @@ from __future__ import annotations
 import html
 import logging
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 
-from policyqa.errors import (
-    AuthError, BusyError, IngestError, ModelMissingError, NotFoundError, PolicyQAError, QuestionError, UploadError,
-)
-from policyqa.guard import ChangeGuard
+from faces.errors import ui_text
+from faces.guard import ChangeGuard
 
 if TYPE_CHECKING:
     import gradio as gr
 
     from ingest.records import Clause
     from qa.answer import Answer, Citation
-    from qa.service import Service, TreeNode
+    from qa.service import Service
+    from qa.views import TreeNode
 
 log = logging.getLogger("policyqa.app")
 
@@ -87,7 +87,7 @@ def answer_cards(answer: Answer) -> str:
                 + (related or "<p>无</p>"))
     cards = "".join(card(c.clause, highlight(c.clause.text, support(c, answer.text)), n=c.n) for c in answer.citations)
     head = f"依据 {len(answer.citations)} 条" + (f" · 共 {answer.count} 项" if answer.count is not None else "")
-    return f"<div class='pq-summary'>{head} · {esc(answer.generator)} · 校验：{esc(answer.checked)}</div>{cards}"
+    return f"<div class='pq-summary'>{head} · {esc(answer.generator)} · 校验：{esc(answer.checked.text)}</div>{cards}"
 
 
 def answer_bubble(answer: Answer) -> str:
@@ -110,17 +110,8 @@ def answer_markdown(answer: Answer) -> str:
 
 
 def friendly(exc: BaseException) -> str:
-    """A short Chinese message for the UI; unexpected errors are logged with their traceback."""
-    if isinstance(exc, (BusyError, QuestionError, UploadError, NotFoundError, AuthError)):
-        return str(exc)
-    if isinstance(exc, IngestError):
-        return f"文件无法读取：{exc.problem}"
-    if isinstance(exc, ModelMissingError):
-        return f"模型文件缺失，请联系管理员运行 make setup：{exc}"
-    if isinstance(exc, PolicyQAError):
-        return f"无法完成请求：{exc}"
-    log.exception("unhandled error in the UI", exc_info=exc)
-    return "抱歉，服务内部出错，请稍后重试。"
+    """A short Chinese message for the UI (faces/errors.py words it)."""
+    return ui_text(exc)
 
 
 CSS = """
@@ -307,84 +298,95 @@ class WebUI:
         """The four tabs, wired to the handlers above."""
         import gradio as gr
 
-        from ingest.loaders import SUPPORTED
-        from qa.eligibility import KINDS, NEEDS
-
         with gr.Blocks(title="政策问答 · policyqa", analytics_enabled=False) as demo:
             gr.Markdown("## 政策问答 · 每个回答都附原文条款")
-            transcript, history = gr.State([]), gr.State([])
+            ui = SimpleNamespace(transcript=gr.State([]), history=gr.State([]))
             with gr.Tabs():
                 with gr.Tab("问答", id="qa"):
-                    with gr.Row():
-                        with gr.Column(scale=3):
-                            chatbot = gr.Chatbot(label="对话", height=480, feedback_options=None, elem_id="pq-chat")
-                            question = gr.Textbox(label="问题（按 Enter 发送）", lines=1, max_lines=4,
-                                                  placeholder="例如：阳泉对科技型中小企业融资有哪些支持？", elem_id="pq-question")
-                            with gr.Row():
-                                send = gr.Button("发送", variant="primary", elem_id="pq-send")
-                                clear = gr.Button("清空对话")
-                            with gr.Row():
-                                doc = gr.Dropdown(self.doc_choices("全部文档"), value="", label="限定文档")
-                                dept = gr.Dropdown(self.unit_choices("不限部门"), value="", label="限定部门")
-                            gen = gr.Radio(self.GENERATORS, value=self.default_generator, label="生成方式")
-                        with gr.Column(scale=2):
-                            cards = gr.HTML("<p class='pq-summary'>提问后，这里显示回答所依据的条款原文。</p>",
-                                            elem_id="pq-cards")
-                            export = gr.Textbox(label="导出 Markdown（最近一个回答及其依据）", lines=6, max_lines=14,
-                                                buttons=["copy"], interactive=False, elem_id="pq-export")
+                    self._qa_tab(gr, ui)
                 with gr.Tab("部门职责", id="departments"):
-                    unit = gr.Dropdown(self.unit_choices(), value=None, label="责任单位", elem_id="pq-unit")
-                    unit_html = gr.HTML(elem_id="pq-unit-view")
+                    ui.unit = gr.Dropdown(self.unit_choices(), value=None, label="责任单位", elem_id="pq-unit")
+                    ui.unit_html = gr.HTML(elem_id="pq-unit-view")
                 with gr.Tab("政策匹配", id="match"):
-                    kinds = gr.CheckboxGroup(list(KINDS), label="主体类型", elem_id="pq-kinds")
-                    needs = gr.CheckboxGroup(list(NEEDS), label="需求", elem_id="pq-needs")
-                    place = gr.Dropdown(self.doc_choices("全部地区"), value="", label="地区 / 文件")
-                    go = gr.Button("匹配政策", variant="primary", elem_id="pq-go")
-                    match_html = gr.HTML(elem_id="pq-match")
+                    self._match_tab(gr, ui)
                 with gr.Tab("文档库", id="library"):
-                    table = gr.Dataframe(self.table(), headers=["编号", "标题", "条款数", "地区", "日期", "发文机关", "文件", "格式", "与之重复"],
-                                         interactive=False, wrap=True)
-                    tree_doc = gr.Dropdown(self.doc_choices(), value=None, label="查看条款结构", elem_id="pq-tree-doc")
-                    tree_html = gr.HTML(elem_id="pq-tree")
-                    if not self.guard.enabled:
-                        gr.HTML(notice(self.guard.disabled_message, "error"))
-                    with gr.Row():
-                        file = gr.File(label=f"上传文档（{' '.join(SUPPORTED)}，不超过 {max_file_mb:g} MB）",
-                                       type="filepath", elem_id="pq-file")
-                        with gr.Column():
-                            token = gr.Textbox(label="管理口令（上传、删除时需要）", type="password", max_lines=1,
-                                               visible=self.guard.needs_token, elem_id="pq-token")
-                            upload = gr.Button("上传并更新索引", variant="primary", elem_id="pq-upload",
-                                               interactive=self.guard.enabled)
-                            gone = gr.Dropdown(self.doc_choices(), value=None, label="删除文档")
-                            remove = gr.Button("删除所选文档", variant="stop", interactive=self.guard.enabled)
-                    status = gr.HTML(elem_id="pq-upload-status")
-
-            outs = [chatbot, cards, export, transcript, history, question]
-            ins = [question, transcript, history, doc, dept, gen]
-            for trigger in (question.submit, send.click):
-                trigger(self.chat, ins, outs, concurrency_limit=16, show_progress="minimal")
-            reset = (lambda: ([], "", "", [], []), None, [chatbot, cards, export, transcript, history])
-            clear.click(*reset)
-            chatbot.clear(*reset)  # the chat's own bin icon forgets the history too
-            unit.change(self.department_view, unit, unit_html)
-            go.click(self.match, [kinds, needs, place], match_html)
-            tree_doc.change(self.tree, tree_doc, tree_html)
-            pickers = [table, doc, dept, unit, place, tree_doc, gone]
-
-            def on_upload(path: str | None, secret: str, request: gr.Request,
-                          progress: gr.Progress = gr.Progress()) -> tuple[str, None]:
-                return self.upload(path, progress, secret, request.headers), None  # clear the picker for the next file
-
-            def on_remove(doc_id: str | None, secret: str, request: gr.Request, progress: gr.Progress = gr.Progress()) -> str:
-                return self.remove(doc_id, progress, secret, request.headers)
-
-            for handler in (on_upload, on_remove):
-                # Gradio finds gr.Request by type hint; ours are strings naming the lazily imported gr, which
-                # typing.get_type_hints cannot resolve, so give it the class itself.
-                handler.__annotations__ = {"request": gr.Request}
-
-            upload.click(on_upload, [file, token], [status, file]).then(self.refresh, None, pickers)
-            remove.click(on_remove, [gone, token], status).then(self.refresh, None, pickers)
-            demo.load(self.refresh, None, pickers)
+                    self._library_tab(gr, ui, max_file_mb)
+            self._wire(gr, ui)
+            demo.load(self.refresh, None, ui.pickers)
         return demo
+
+    def _qa_tab(self, gr, ui: SimpleNamespace) -> None:
+        with gr.Row():
+            with gr.Column(scale=3):
+                ui.chatbot = gr.Chatbot(label="对话", height=480, feedback_options=None, elem_id="pq-chat")
+                ui.question = gr.Textbox(label="问题（按 Enter 发送）", lines=1, max_lines=4,
+                                         placeholder="例如：阳泉对科技型中小企业融资有哪些支持？", elem_id="pq-question")
+                with gr.Row():
+                    ui.send = gr.Button("发送", variant="primary", elem_id="pq-send")
+                    ui.clear = gr.Button("清空对话")
+                with gr.Row():
+                    ui.doc = gr.Dropdown(self.doc_choices("全部文档"), value="", label="限定文档")
+                    ui.dept = gr.Dropdown(self.unit_choices("不限部门"), value="", label="限定部门")
+                ui.gen = gr.Radio(self.GENERATORS, value=self.default_generator, label="生成方式")
+            with gr.Column(scale=2):
+                ui.cards = gr.HTML("<p class='pq-summary'>提问后，这里显示回答所依据的条款原文。</p>", elem_id="pq-cards")
+                ui.export = gr.Textbox(label="导出 Markdown（最近一个回答及其依据）", lines=6, max_lines=14,
+                                       buttons=["copy"], interactive=False, elem_id="pq-export")
+
+    def _match_tab(self, gr, ui: SimpleNamespace) -> None:
+        from qa.eligibility import KINDS, NEEDS
+
+        ui.kinds = gr.CheckboxGroup(list(KINDS), label="主体类型", elem_id="pq-kinds")
+        ui.needs = gr.CheckboxGroup(list(NEEDS), label="需求", elem_id="pq-needs")
+        ui.place = gr.Dropdown(self.doc_choices("全部地区"), value="", label="地区 / 文件")
+        ui.go = gr.Button("匹配政策", variant="primary", elem_id="pq-go")
+        ui.match_html = gr.HTML(elem_id="pq-match")
+
+    def _library_tab(self, gr, ui: SimpleNamespace, max_file_mb: float) -> None:
+        from ingest.loaders import SUPPORTED
+
+        ui.table = gr.Dataframe(self.table(), headers=["编号", "标题", "条款数", "地区", "日期", "发文机关", "文件", "格式", "与之重复"],
+                                interactive=False, wrap=True)
+        ui.tree_doc = gr.Dropdown(self.doc_choices(), value=None, label="查看条款结构", elem_id="pq-tree-doc")
+        ui.tree_html = gr.HTML(elem_id="pq-tree")
+        if not self.guard.enabled:
+            gr.HTML(notice(self.guard.disabled_message, "error"))
+        with gr.Row():
+            ui.file = gr.File(label=f"上传文档（{' '.join(SUPPORTED)}，不超过 {max_file_mb:g} MB）",
+                              type="filepath", elem_id="pq-file")
+            with gr.Column():
+                ui.token = gr.Textbox(label="管理口令（上传、删除时需要）", type="password", max_lines=1,
+                                      visible=self.guard.needs_token, elem_id="pq-token")
+                ui.upload = gr.Button("上传并更新索引", variant="primary", elem_id="pq-upload",
+                                      interactive=self.guard.enabled)
+                ui.gone = gr.Dropdown(self.doc_choices(), value=None, label="删除文档")
+                ui.remove = gr.Button("删除所选文档", variant="stop", interactive=self.guard.enabled)
+        ui.status = gr.HTML(elem_id="pq-upload-status")
+
+    def _wire(self, gr, ui: SimpleNamespace) -> None:
+        outs = [ui.chatbot, ui.cards, ui.export, ui.transcript, ui.history, ui.question]
+        ins = [ui.question, ui.transcript, ui.history, ui.doc, ui.dept, ui.gen]
+        for trigger in (ui.question.submit, ui.send.click):
+            trigger(self.chat, ins, outs, concurrency_limit=16, show_progress="minimal")
+        reset = (lambda: ([], "", "", [], []), None, [ui.chatbot, ui.cards, ui.export, ui.transcript, ui.history])
+        ui.clear.click(*reset)
+        ui.chatbot.clear(*reset)  # the chat's own bin icon forgets the history too
+        ui.unit.change(self.department_view, ui.unit, ui.unit_html)
+        ui.go.click(self.match, [ui.kinds, ui.needs, ui.place], ui.match_html)
+        ui.tree_doc.change(self.tree, ui.tree_doc, ui.tree_html)
+        ui.pickers = [ui.table, ui.doc, ui.dept, ui.unit, ui.place, ui.tree_doc, ui.gone]
+
+        def on_upload(path: str | None, secret: str, request: gr.Request,
+                      progress: gr.Progress = gr.Progress()) -> tuple[str, None]:
+            return self.upload(path, progress, secret, request.headers), None  # clear the picker for the next file
+
+        def on_remove(doc_id: str | None, secret: str, request: gr.Request, progress: gr.Progress = gr.Progress()) -> str:
+            return self.remove(doc_id, progress, secret, request.headers)
+
+        for handler in (on_upload, on_remove):
+            # Gradio finds gr.Request by type hint; ours are strings naming the lazily imported gr, which
+            # typing.get_type_hints cannot resolve, so give it the class itself.
+            handler.__annotations__ = {"request": gr.Request}
+
+        ui.upload.click(on_upload, [ui.file, ui.token], [ui.status, ui.file]).then(self.refresh, None, ui.pickers)
+        ui.remove.click(on_remove, [ui.gone, ui.token], ui.status).then(self.refresh, None, ui.pickers)
