@@ -273,13 +273,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", help="compare index engines instead (faiss,milvus): see eval/bench_engines.py")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args, rest = parser.parse_known_args(argv)
-    if args.engine:
-        from eval import bench_engines
-
+    if args.engine:  # the engine benchmark is its own program (eval/bench_engines.py, which imports this one)
         given = "--sizes" in (argv if argv is not None else sys.argv[1:])
-        return bench_engines.main(["--engine", args.engine, "--sizes", args.sizes if given else "10000,all,1000000",
-                                   "--archive", str(args.archive), "--model", args.model, "--questions", str(args.questions),
-                                   "--out", str(args.out), *rest])
+        command = ["--engine", args.engine, "--sizes", args.sizes if given else "10000,all,1000000", "--archive",
+                   str(args.archive), "--model", args.model, "--questions", str(args.questions), "--out", str(args.out)]
+        return subprocess.run([sys.executable, "-m", "eval.bench_engines", *command, *rest], cwd=ROOT).returncode
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.child:

@@ -131,7 +131,8 @@ def p50_p95(times: list[float]) -> tuple[float, float]:
 
 def child(job: dict) -> dict:
     """Fill one engine with one size and measure it (runs in its own process)."""
-    from index.engine import EngineSpec, Where, engine_class
+    from index.engine import EngineSpec, Where
+    from index.engines import engine_class
 
     rows = bench_rows(Path(job["cache"]), job["size"], job["noise"])
     queries = json.loads(Path(job["queries"]).read_text(encoding="utf-8"))

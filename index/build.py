@@ -26,7 +26,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from index.embedder import Embedder, model_fingerprint
-from index.engine import EngineSpec, engine_class
+from index.engine import EngineSpec
+from index.engines import engine_class
 from index.lexical import Tokenizer, load_terms
 from index.locks import FileLock, LockHeld
 from index.store import FORMAT_VERSION, IndexData, doc_meta_to_json, open_index, read_manifest

@@ -13,14 +13,14 @@ engine neither embeds, routes nor fuses.
     faiss    dense.faiss + lexical/ (the default)     flat IP         bm25s sparse matrix
     milvus   one collection per version at a URI      FLAT IP         Milvus's BM25 function on our tokens
 
-The factory (`engine_class`) picks the engine by the name the manifest records, so a version opens
-with the engine that wrote it whatever the settings say now; the settings choose the engine of the
-next build. Adding an engine is one subclass registered here and one line in tests/test_engines.py.
+The factory (index/engines.py `engine_class`) picks the engine by the name the manifest records, so a
+version opens with the engine that wrote it whatever the settings say now; the settings choose the
+engine of the next build. Adding an engine is one subclass, one name in that factory and one line in
+tests/test_engines.py.
 """
 
 from __future__ import annotations
 
-import heapq
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,29 +176,6 @@ class EngineIndex(ABC):
         deleted their folders; `info` is the live version's "engine" entry."""
 
 
-_REGISTRY: dict[str, type[EngineIndex]] = {}
-
-
-def register(cls: type[EngineIndex]) -> type[EngineIndex]:
-    """Class decorator: make an engine available to `engine_class` under `cls.name`."""
-    _REGISTRY[cls.name] = cls
-    return cls
-
-
-def engine_class(name: str) -> type[EngineIndex]:
-    """The engine class called `name` (imported on first use: pymilvus loads only for milvus)."""
-    if name not in _REGISTRY:
-        if name == "faiss":
-            import index.engine_faiss  # noqa: F401
-        elif name == "numpy":
-            import index.engine_local  # noqa: F401
-        elif name == "milvus":
-            import index.engine_milvus  # noqa: F401
-    if name not in _REGISTRY:
-        raise PolicyQAError(f"unknown index engine '{name}'; known engines: {', '.join(ENGINES)}")
-    return _REGISTRY[name]
-
-
 def top_k(scores: np.ndarray, positions: np.ndarray, ids: np.ndarray, k: int, positive: bool = False) -> Ranked:
     """The k best (row, score) among `positions` of a score array (ties keep position order);
     `positive` drops scores <= 0 (BM25 rows sharing no token)."""
@@ -209,8 +186,3 @@ def top_k(scores: np.ndarray, positions: np.ndarray, ids: np.ndarray, k: int, po
     best = np.argpartition(-sub, k - 1)[:k] if k < len(sub) else np.arange(len(sub))
     best = best[np.lexsort((best, -sub[best]))]
     return [(int(ids[positions[i]]), float(sub[i])) for i in best if not positive or sub[i] > 0]
-
-
-def merge_ranked(lists: Iterable[Ranked], k: int) -> Ranked:
-    """The k best of several ranked lists (a search split into chunks), best first."""
-    return heapq.nsmallest(k, (item for ranked in lists for item in ranked), key=lambda rs: (-rs[1], rs[0]))

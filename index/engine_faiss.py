@@ -17,13 +17,12 @@ from typing import Sequence
 
 import numpy as np
 
-from index.engine import EngineSpec, Ranked, Where, register, top_k
+from index.engine import EngineSpec, Ranked, Where, top_k
 from index.engine_local import LocalIndex
 from index.lexical import LexicalIndex
 from policyqa.errors import IndexFolderError
 
 
-@register
 class FaissIndex(LocalIndex):
     """FAISS IndexFlatIP + bm25s (see the module docstring)."""
 

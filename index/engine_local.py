@@ -21,7 +21,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from index.engine import EngineIndex, EngineSpec, Ranked, Rows, Where, register, top_k, unit_roles
+from index.engine import EngineIndex, EngineSpec, Ranked, Rows, Where, top_k, unit_roles
 from ingest.records import Clause
 from policyqa.errors import IndexFolderError
 
@@ -162,7 +162,6 @@ class ExactBM25:
         return out
 
 
-@register
 class NumpyIndex(LocalIndex):
     """The exact reference engine: a float32 matrix and BM25 from the tokens."""
 

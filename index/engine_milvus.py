@@ -33,7 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 
 from index import milvus_lite
-from index.engine import ROLES, EngineIndex, EngineSpec, Ranked, Rows, Where, register, unit_roles
+from index.engine import ROLES, EngineIndex, EngineSpec, Ranked, Rows, Where, unit_roles
 from policyqa.errors import EngineError, IndexFolderError
 
 DEFAULT_FILE = "milvus.db"  # inside the index folder
@@ -177,7 +177,6 @@ def _entity(row: int, clause, tokens: Sequence[str], vector: np.ndarray) -> dict
     return entity
 
 
-@register
 class MilvusIndex(EngineIndex):
     """One version as one Milvus collection (see the module docstring)."""
 

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index.engine import EngineIndex, EngineSpec, engine_class
+from index.engine import EngineIndex, EngineSpec
+from index.engines import engine_class
 from ingest.records import Clause, DocMeta
 from policyqa.errors import IndexFolderError, IndexMismatchError
 

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index.engine import EngineSpec, Rows, engine_class
+from index.engine import EngineSpec, Rows
+from index.engines import engine_class
 from index.store import CURRENT, MANIFEST, engine_info, file_digest, publish, write_json, write_jsonl
 from ingest.records import Clause
 from policyqa.errors import IndexFolderError, PolicyQAError

@@ -17,7 +17,8 @@ import pytest
 from conftest import ROOT
 from index.build import lexical_text
 from index.embedder import HashingEmbedder
-from index.engine import EngineSpec, Rows, Where, engine_class
+from index.engine import EngineSpec, Rows, Where
+from index.engines import engine_class
 from index.lexical import Tokenizer, load_terms
 
 ENGINES = ["numpy", "faiss", pytest.param("milvus", marks=pytest.mark.milvus)]
