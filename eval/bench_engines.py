@@ -1,8 +1,12 @@
 """Engine benchmark: FAISS + bm25s against Milvus (Lite) at 10k, the whole laws corpus and 1M clauses.
 
 Embedding is the same for every engine (index/build.py), so it is done once: the laws corpus outside
-DLC/ is built into a FAISS index folder with the scale path (`--cache`, ~25 min on 2 cores, then
-reused), and every engine is filled from those vectors and jieba tokens. The 1M size repeats the laws
+DLC/ is built into a FAISS index folder (`--cache`, then reused) and every engine is filled from its
+vectors and jieba tokens. `--model` makes those vectors: the scale path (e5 through ONNX int8, ~25 min
+for the 70k clauses on an idle 2-core machine), or `hashing-bigram-384`, character-bigram hashing of
+the same texts into as many dimensions, in a minute. Engine figures do not depend on which: flat
+search reads every allowed vector whatever its values, and sizes and write rates depend on the
+dimension alone; retrieval quality is measured on the dev set instead (tests/test_milvus.py). The 1M size repeats the laws
 rows with distinct ids and documents (`<doc>~rN`) and vectors perturbed by Gaussian noise of norm
 `--noise` before normalising (cosine ≈0.96 to the original), the tokens unchanged. Each clause gets
 one of 50 synthetic units (the laws name none) so the department filter has a realistic 2% selectivity.
@@ -243,8 +247,9 @@ def write_report(args, results: list[dict]) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     header = (f"# Engines: FAISS + bm25s and Milvus Lite on the laws corpus\n\n{time.strftime('%Y-%m-%d %H:%M')}, "
               f"{os.cpu_count()} cores (shared). Regenerate: `.venv/bin/python -m eval.bench_engines --engine {args.engine} "
-              f"--sizes {args.sizes}`. Latencies are one engine call (top 100) with the question already embedded; "
-              "index memory is what this process and its engine child grew by while writing.\n\n")
+              f"--sizes {args.sizes} --model {args.model}` (vectors: see eval/bench_engines.py). Latencies are one engine call (top 100) with "
+              "the question already embedded; index memory is what this process and its engine child grew by while "
+              "writing.\n\n")
     (args.out / "engines.md").write_text(header + table(results) + "\n", encoding="utf-8")
     (args.out / "engines.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
 

@@ -45,16 +45,9 @@ def queries() -> list[str]:
 
 
 @pytest.fixture()
-def spec(request, milvus_spec_or_none) -> EngineSpec:
-    return milvus_spec_or_none if request.param == "milvus" else EngineSpec(request.param)
-
-
-@pytest.fixture()
-def milvus_spec_or_none(request):
-    """The session's Milvus target, only for the milvus engine (the others never start it)."""
-    if "milvus" in request.node.name:
-        return request.getfixturevalue("milvus_spec")
-    return None
+def spec(request) -> EngineSpec:
+    """The engine under test; milvus writes to the session's Lite file or server (`milvus_spec`)."""
+    return request.getfixturevalue("milvus_spec") if request.param == "milvus" else EngineSpec(request.param)
 
 
 @pytest.fixture()
