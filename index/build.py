@@ -25,6 +25,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from index.embedder import Embedder, model_fingerprint
+from index.item_store import ItemExtractor, write_items
 from index.lexical import LexicalIndex, Tokenizer, load_terms
 from index.locks import FileLock, LockHeld
 from index.store import (
@@ -166,10 +167,12 @@ def build_index(
     progress: Callable[[int, int], None] | None = None,
     context_weight: float | None = CONTEXT_WEIGHT,
     keep_versions: int = 0,
+    items: ItemExtractor | None = None,
 ) -> BuildReport:
     """Bring `index_dir` up to date with `corpus`; `progress(done, total)` reports embedding;
     `context_weight` is how clause vectors are made (see `clause_vectors`); `keep_versions` older
-    versions stay on disk after publishing (for rollback)."""
+    versions stay on disk after publishing (for rollback); `items` reads the support items (rules only
+    by default)."""
     start = time.perf_counter()
     index_dir.mkdir(parents=True, exist_ok=True)
     with BuildLock(index_dir):
@@ -269,7 +272,7 @@ def build_index(
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
         try:
-            version = _write_version(index_dir, manifest, clauses, tokens, matrix)
+            version = _write_version(index_dir, manifest, clauses, tokens, matrix, items)
             _publish_or_discard(index_dir, version, keep_versions)
         except OSError as exc:
             raise IndexFolderError(
@@ -298,7 +301,8 @@ def _publish_or_discard(index_dir: Path, version: Path, keep: int = 0) -> None:
         raise
 
 
-def _write_version(index_dir: Path, manifest: dict, clauses: list[Clause], tokens, matrix: np.ndarray) -> Path:
+def _write_version(index_dir: Path, manifest: dict, clauses: list[Clause], tokens, matrix: np.ndarray,
+                   items: ItemExtractor | None = None) -> Path:
     """Write a complete version folder; on any failure remove it and re-raise (the live one stays)."""
     import faiss
 
@@ -307,6 +311,7 @@ def _write_version(index_dir: Path, manifest: dict, clauses: list[Clause], token
     try:
         version.mkdir()
         write_jsonl(version / "clauses.jsonl", (c.to_record() for c in clauses))
+        manifest["items"] = write_items(version, clauses, manifest, items)
         write_jsonl(version / "tokens.jsonl", tokens)
         dense = faiss.IndexFlatIP(matrix.shape[1])
         if len(matrix):

@@ -214,15 +214,16 @@ def _scopes(provisions: list[Provision], item_ids: list[list[str]]) -> list[tupl
 
 def _inherit_back_references(items: list[SupportItem], back: set[str]) -> list[SupportItem]:
     """An amountless grant that refers back ("可享受本条第一款规定的…即征即退政策") takes the amount of
-    the earlier item of its document naming the same benefit."""
+    the earlier item of its document naming the same benefit; one that names none is dropped."""
     out: list[SupportItem] = []
     for item in items:
         if item.id in back and item.amount.value is None:
             names = [w for w in words(f"form_{item.form}") if w in item.quote] if item.form != "other" else []
             earlier = next((x for x in reversed(out) if x.doc_id == item.doc_id and x.amount.value is not None
                             and any(n in x.quote for n in names)), None)
-            if earlier is not None:
-                item = replace(item, amount=replace(earlier.amount, text=item.amount.text))
+            if earlier is None:
+                continue  # "享受本办法的扶持对象…": a reference to the measure as a whole, no benefit of its own
+            item = replace(item, amount=replace(earlier.amount, text=item.amount.text))
         out.append(item)
     return out
 

@@ -283,10 +283,12 @@ def _restates(seg: Segment) -> bool:
 
 
 def _amountless(seg: Segment) -> Draft | None:
-    if seg.ends_list or seg.has("not_benefit"):
+    if seg.ends_list:
         return None
     nouns = words("amountless_noun")
     for p in seg.pieces:
+        if any(w in p.text for w in words("not_benefit")):
+            continue
         verb = any(w in p.text for w in words("amountless_verb")) and any(n in p.text for n in nouns)
         exempt = any(w in p.text for w in words("exempt")) or opens_with_priority(p.text)
         if p.kind == "benefit" and (verb or exempt):

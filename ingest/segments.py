@@ -84,7 +84,7 @@ def _has_verb(text: str) -> bool:
 
 def opens_with_priority(text: str) -> bool:
     """A piece whose benefit is a priority: "优先组织外出培训", "符合条件的优先推荐…"."""
-    return any(re.search(rf"(?:^|的){re.escape(w)}", text) for w in words("priority_opener"))
+    return any(re.search(rf"^(?:[^,，]{{0,8}}的)?{re.escape(w)}", text) for w in words("priority_opener"))
 
 
 def _core(text: str) -> str:
