@@ -88,6 +88,34 @@ def score_items(gold: list[dict], got: list[dict], texts: dict[str, str]) -> tup
     return summary, pairs
 
 
+def score_profiles(profiles: list[dict], gold: list[dict], items, pairs: dict[int, int], documents) -> tuple[dict, list[dict]]:
+    """Expected items among `eligible`, not-items absent from it, per profile rows for the report."""
+    from qa.match import Profile, match_profile
+
+    index = {row["item"]: g for g, row in enumerate(gold)}
+    found = wrong = expected = nots = 0
+    rows = []
+    for p in profiles:
+        result = match_profile(Profile.from_json(p["profile"]), items, documents)
+        eligible = {m.item.id for m in result.eligible}
+        status = {m.item.id: s for s, group in (("eligible", result.eligible), ("possible", result.possible),
+                                                 ("ineligible", result.ineligible)) for m in group}
+
+        def state(name: str) -> str:
+            g = index.get(name)
+            return status.get(items[pairs[g]].id, "?") if g in pairs else "not extracted"
+        missed = [n for n in p["expected_items"] if state(n) != "eligible"]
+        leaked = [x["item"] for x in p["not_items"] if state(x["item"]) == "eligible"]
+        found += len(p["expected_items"]) - len(missed)
+        expected += len(p["expected_items"])
+        wrong += len(leaked)
+        nots += len(p["not_items"])
+        rows.append({"id": p["id"], "eligible": len(eligible), "missed": {n: state(n) for n in missed},
+                     "leaked": leaked})
+    return {"profile_expected_found": round(found / expected, 4) if expected else None,
+            "profile_not_items_absent": round(1 - wrong / nots, 4) if nots else None}, rows
+
+
 def extract_folder(folder: Path):
     """(documents, clauses, items as JSON rows with `doc` = file name, doc texts by file name)."""
     from ingest.corpus import load_corpus
@@ -110,8 +138,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--misses", action="store_true", help="list unmatched gold and extracted items")
     args = parser.parse_args(argv)
     gold = load_jsonl(args.folder / "items.jsonl")
-    _, _, rows, texts = extract_folder(args.folder)
+    loaded, items, rows, texts = extract_folder(args.folder)
     summary, pairs = score_items(gold, rows, texts)
+    profiles, profile_rows = score_profiles(load_jsonl(args.folder / "profiles.jsonl"), gold, items, pairs,
+                                            {d.meta.doc_id: d.meta for d in loaded.documents})
+    summary.update(profiles)
+    if args.misses:
+        for row in profile_rows:
+            print("PROFILE", json.dumps(row, ensure_ascii=False))
     if args.misses:
         matched = set(pairs.values())
         for g, row in enumerate(gold):

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from pathlib import Path
 
 from ingest.normalize import normalize
 from ingest.numerals import to_int
+from ingest.vocab import groups
 
 WORDS_FILE = Path(__file__).with_name("data") / "item_words.txt"
 _CN = "零〇一二两三四五六七八九十百千"
@@ -33,15 +33,8 @@ _SCALE = {"亿元": (10000.0, "万元"), "万元": (1.0, "万元"), "千元": (1
 _OPEN, _CLOSE = "([", ")]"
 
 
-@lru_cache(maxsize=1)
 def _groups() -> dict[str, tuple[str, ...]]:
-    groups: dict[str, list[str]] = {}
-    for line in WORDS_FILE.read_text(encoding="utf-8").splitlines():
-        line = line.split("#", 1)[0].strip()
-        if ":" in line:
-            key, words = line.split(":", 1)
-            groups.setdefault(key.strip(), []).extend(words.split())
-    return {k: tuple(dict.fromkeys(v)) for k, v in groups.items()}
+    return groups("item_words")
 
 
 def words(group: str) -> tuple[str, ...]:

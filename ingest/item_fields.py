@@ -65,9 +65,8 @@ def list_members(text: str, n: int) -> tuple[int, int, list[str]] | None:
         if any(not 1 <= len(x) <= 12 or not re.fullmatch(r"[\u4e00-\u9fff“”]+", x) for x in middle):
             continue
         first, last = _back_to_stop(text, window[0]), _forward_to_stop(text, window[-1] + 1)
-        short = max([len(first)] + [len(x) for x in middle])
-        if len(last) > 2 * short + 1:
-            last = _token_after(text, window[-1] + 1)
+        if len(first) <= 3 and len(last) >= len(first) + 3:
+            last = _token_after(text, window[-1] + 1)  # 国家级和省级企业技术中心: modifiers of one noun
         if first and last:
             return window[0] - len(first), window[-1] + 1 + len(last), [first, *middle, last]
     return None

@@ -30,7 +30,7 @@ from ingest.amounts import Mention, Squeezed, forms, words
 from ingest.departments import provision_id
 from ingest.item_fields import applicants, exclusions, handler, list_members, validity
 from ingest.records import Clause, DocMeta
-from ingest.segments import Segment, clean_condition, opens_with_priority, strip_numbering
+from ingest.segments import Segment, clean_condition, first_word, opens_with_priority, strip_numbering
 
 
 @dataclass(frozen=True)
@@ -214,13 +214,13 @@ def _lead(piece_text: str) -> str:
     → 获美国、日本、欧盟国家授权的发明专利), or "" when it opens with the benefit, its reckoning or the
     amount's own description ("对其增值税实际税负超过3%的部分…")."""
     piece_text = strip_numbering(piece_text)
-    stops = words("grant_verb") + words("priority_opener") + ("每", "单个", "单品种", "按", "最高", "一次性")
+    stops = words("grant_verb") + words("priority_opener") + words("full") + ("每", "单个", "单品种", "按", "最高", "一次性")
     cut = min([i for i in (piece_text.find(w) for w in stops) if i >= 0] + [len(piece_text)])
     digit = re.search(r"\d", piece_text)
     if digit and digit.start() < cut:
         return ""
     lead = piece_text[:cut]
-    if lead.startswith(tuple(w for w in words("method_opener") if w != "对")) or lead.startswith("由"):
+    if first_word(lead) in words("method_opener") and not lead.startswith("对") or lead.startswith("由"):
         return ""
     return clean_condition(lead) if len(clean_condition(lead)) >= 4 else ""
 
@@ -328,5 +328,7 @@ def _members(drafts: list[Draft]) -> None:
             if found:
                 start, end, members = found
                 d.member = members[i]
-                d.conditions[k] = cond[:start] + members[i] + cond[end:]
+                # "实现“小升规”“规改股”“股上市”三个梯度发展目标的" — the count after the list describes it
+                rest = re.sub(r"^[一二三四五六七八九十两\d]+(?:个|项|类|种|大)[^的,，]{0,10}(?=的|$)", "", cond[end:])
+                d.conditions[k] = cond[:start] + members[i] + rest
                 break

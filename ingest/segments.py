@@ -103,9 +103,16 @@ def _kind(text: str, mentions: list[Mention], prev: str) -> str:
         return "benefit"
     if mentions and prev in ("benefit", "label") and len(_CJK.findall(_strip_amounts(core, mentions))) <= 8:
         return "benefit"  # "其他地区每年最高4000元": a benefit list continued
-    if core.startswith(words("method_opener")) and not core.startswith("对"):
+    if first_word(core) in words("method_opener") and not core.startswith("对"):
         return "method"
     return "other"
+
+
+def first_word(text: str) -> str:
+    """The first word of `text` (jieba): 按 in "按每人…", not in "按照"; 从 in "从该品种…", not in "从事"."""
+    import jieba
+
+    return next((t for t in jieba.cut(text[:8]) if t.strip()), "")
 
 
 def _named_amount(core: str, first: Mention) -> bool:
