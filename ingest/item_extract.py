@@ -19,7 +19,7 @@ from typing import Mapping, Sequence
 from ingest.amounts import Squeezed, words
 from ingest.departments import provision_id
 from ingest.item_fields import applicants, exclusions, handler, validity
-from ingest.items import Amount, Draft, SupportItem, _members, form_of, segment_drafts
+from ingest.items import Draft, SupportItem, segment_drafts, settle_members
 from ingest.records import Clause, DocMeta
 from ingest.segments import clean_condition, read_segments
 
@@ -130,7 +130,7 @@ def provision_drafts(prov: Provision) -> list[Draft]:
         for d in segment_drafts(seg):
             d.label = _label(segments, i)
             drafts.append(d)
-    _members(drafts)
+    settle_members(drafts)
     return _settle(drafts, segments)
 
 

@@ -23,13 +23,10 @@ path (ingest/item_model.py) is asked, and its fields are kept only when its quot
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
-from typing import Mapping, Sequence
+from dataclasses import dataclass, field
 
-from ingest.amounts import Mention, Squeezed, forms, words
-from ingest.departments import provision_id
-from ingest.item_fields import applicants, exclusions, handler, list_members, validity
-from ingest.records import Clause, DocMeta
+from ingest.amounts import Mention, forms, words
+from ingest.item_fields import list_members
 from ingest.segments import Segment, clean_condition, first_word, opens_with_priority, strip_numbering
 
 
@@ -316,7 +313,7 @@ def segment_drafts(seg: Segment) -> list[Draft]:
     return drafts or ([d] if (d := _amountless(seg)) else [])
 
 
-def _members(drafts: list[Draft]) -> None:
+def settle_members(drafts: list[Draft]) -> None:
     """Give each draft of a 分别 list its own member of the condition's list ("国家级和省级" → 国家级, 省级)."""
     for d in drafts:
         if not d.member:

@@ -26,7 +26,8 @@ from typing import Mapping, Sequence
 from ingest.items import SupportItem
 from ingest.records import DocMeta
 from policyqa.errors import PolicyQAError
-from qa.conditions import MET, SOFT, UNKNOWN, UNMET, Check, Facts, Place, in_region, judge
+from qa.conditions import judge
+from qa.measures import MET, SOFT, UNKNOWN, UNMET, Check, Facts, Place, in_region
 
 _INDIVIDUAL = ("青年", "毕业生", "学生", "人员", "居民", "个人", "人才", "借款人")
 
