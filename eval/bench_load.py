@@ -239,7 +239,7 @@ def server(index: Path, host: str, log_path: Path, wait_s: float = 300.0,
         s.bind((host, 0))
         port = s.getsockname()[1]
     with log_path.open("wb") as log:  # a file, not a pipe: a full pipe would block the server's access log
-        proc = subprocess.Popen([sys.executable, "-m", "policyqa.cli", "serve", "--host", host, "--port", str(port)],
+        proc = subprocess.Popen([sys.executable, "-m", "faces.cli", "serve", "--host", host, "--port", str(port)],
                                 cwd=ROOT, env=env, stdout=log,
                                 stderr=subprocess.STDOUT)
     try:
@@ -299,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
                  if q.answerable or args.all_questions]
     if not (index / "CURRENT").is_file():
         print(f"no index at {index}; building it with `policyqa build`", file=sys.stderr)
-        build = [sys.executable, "-m", "policyqa.cli", "build", "--index", str(index), "--quiet"]
+        build = [sys.executable, "-m", "faces.cli", "build", "--index", str(index), "--quiet"]
         if subprocess.run(build, cwd=ROOT).returncode:
             raise SystemExit(f"Error: `policyqa build --index {index}` failed (see above)")
     args.out.parent.mkdir(parents=True, exist_ok=True)

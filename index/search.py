@@ -23,7 +23,7 @@ from index.store import IndexData
 from ingest.departments import resolve_unit
 from ingest.normalize import normalize
 from ingest.records import Hit, SearchResult
-from policyqa.errors import PolicyQAError, QuestionError
+from policyqa.errors import NotFoundError, PolicyQAError, QuestionError
 
 MODES = ("hybrid", "dense", "bm25")
 
@@ -50,11 +50,13 @@ def check_question(question: str, max_chars: int = 1000) -> str:
     """Return the trimmed question, or raise QuestionError for empty, too long or wordless input."""
     q = (question or "").strip()
     if not q:
-        raise QuestionError("问题为空：请输入一个问题 (the question is empty)")
+        raise QuestionError("the question is empty", zh="问题为空：请输入一个问题")
     if len(q) > max_chars:
-        raise QuestionError(f"问题过长：{len(q)} 字，上限 {max_chars} 字，请精简后再问 (question is {len(q)} characters; the limit is {max_chars})")
+        raise QuestionError(f"the question is {len(q)} characters; the limit is {max_chars}", value=len(q),
+                            hint="shorten it", zh=f"问题过长：{len(q)} 字，上限 {max_chars} 字，请精简后再问")
     if not re.search(r"[\w\u4e00-\u9fff]", normalize(q)):
-        raise QuestionError("问题里没有可检索的文字，只有标点或符号 (the question has no words to search for)")
+        raise QuestionError("the question has no words to search for", value=q,
+                            zh="问题里没有可检索的文字，只有标点或符号")
     return q
 
 
@@ -116,7 +118,8 @@ class Retriever:
                        if w_norm in (d, normalize(m.title)) or w_norm in normalize(m.title) or w_norm in m.aliases or (m.region and w_norm in normalize(m.region))]
             if not matches:
                 known = "、".join(documents)
-                raise PolicyQAError(f"no document matches '{w}'; known documents: {known}")
+                raise NotFoundError(f"no document matches '{w}'", what="document", value=w,
+                                    hint=f"known documents: {known}", zh=f"没有与“{w}”对应的文档；现有：{known}")
             out += matches
         return sorted(set(out))
 
@@ -181,7 +184,9 @@ class Retriever:
         if department:
             units = resolve_unit(department, list(snap.units))
             if not units:
-                raise PolicyQAError(f"no unit named '{department}' in the index; run `policyqa departments` to list them")
+                raise NotFoundError(f"no unit named '{department}' in the index", what="unit", value=department,
+                                    hint="run `policyqa departments` to list them",
+                                    zh=f"没有名为“{department}”的责任单位")
             dep_rows = np.asarray([i for i, c in enumerate(snap.clauses) if set(units) & set(c.departments)], dtype=np.int64)
             rows = dep_rows if rows is None else np.intersect1d(rows, dep_rows)
             notes.append("department filter: " + "、".join(units))

@@ -32,6 +32,18 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class DocFile:
+    """One indexed document as the index folder records it: its file relative to the corpus folder, the
+    sha256 of its bytes (hex), its format (txt, md, docx, html, pdf), title and clause count."""
+
+    source: str
+    content_hash: str
+    format: str
+    title: str
+    clauses: int
+
+
 @dataclass(frozen=True, eq=False)
 class Snapshot:
     """A loaded index version with its lookups: rows per document, unit names, document metadata, the
@@ -78,6 +90,28 @@ class Snapshot:
     def manifest(self) -> dict:
         """The version's manifest (read-only by convention)."""
         return self.data.manifest
+
+    @property
+    def embedding_model(self) -> str:
+        """The embedding model the version was built with."""
+        return self.data.manifest.get("embedding_model", "")
+
+    @property
+    def built_at(self) -> str:
+        """When the version was built (ISO 8601, UTC)."""
+        return self.data.manifest.get("built_at", "")
+
+    def doc_files(self) -> Mapping[str, DocFile]:
+        """doc_id → DocFile for every indexed document (built once per version)."""
+        return self.derived("doc_files", lambda: MappingProxyType({
+            d: DocFile(r.get("source", ""), r.get("content_hash", ""), r.get("format", ""), r.get("title", ""),
+                       int(r.get("clauses", 0)))
+            for d, r in self.data.manifest["documents"].items()}))
+
+    def doc_format(self, doc_id: str) -> str:
+        """The file format of one document, or "" when it is not indexed."""
+        row = self.doc_files().get(doc_id)
+        return row.format if row else ""
 
     def derived(self, key: str, build: Callable[[], T]) -> T:
         """`build()` once per snapshot under `key`; later calls return the same object."""

@@ -286,6 +286,10 @@ class UnitCount:
     total: int
     cooperating: int = 0
 
+    def to_json(self) -> dict:
+        """{name, lead, cooperating, total}: one row of `policyqa departments --json` and GET /api/departments."""
+        return {"name": self.name, "lead": self.lead, "cooperating": self.cooperating, "total": self.total}
+
 
 def unit_counts(clauses) -> list[UnitCount]:
     """Every responsible unit with its provision counts, most provisions first."""

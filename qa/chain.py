@@ -124,7 +124,8 @@ class Answerer:
     def generator(self, name: str) -> Generator:
         """The named generator, created once."""
         if name not in self.factories:
-            raise PolicyQAError(f"unknown generator '{name}'; choose one of {', '.join(sorted(self.factories))}")
+            raise PolicyQAError(f"unknown generator '{name}'", value=name,
+                                hint=f"choose one of {', '.join(sorted(self.factories))}", zh=f"未配置生成方式“{name}”")
         with self._generators_lock:  # two first requests must not load two models
             if name not in self._generators:
                 self._generators[name] = self.factories[name]()
@@ -135,7 +136,9 @@ class Answerer:
         """Answer `question`, yielding status lines and tokens, then the final Answer."""
         name = generator or self.default_generator
         if name != "extractive" and name not in self.factories:
-            raise PolicyQAError(f"unknown generator '{name}'; choose one of extractive, {', '.join(sorted(self.factories))}")
+            raise PolicyQAError(f"unknown generator '{name}'", value=name,
+                                hint=f"choose one of extractive, {', '.join(sorted(self.factories))}",
+                                zh=f"未配置生成方式“{name}”")
         turn = _Turn(question, list(history), name, doc, department, self.retriever.snapshot(), started=time.perf_counter())
         turn = self._prepare.invoke(turn)
         if turn.answer is None and turn.plan == "generate":

@@ -73,9 +73,11 @@ def match_clauses(clauses: Sequence[Clause], kinds: Sequence[str], needs: Sequen
     """Clauses mentioning any chosen kind (or synonym) AND any chosen need keyword, within `doc_ids` if given."""
     unknown = [k for k in kinds if k not in KINDS] + [n for n in needs if n not in NEEDS]
     if unknown:
-        raise PolicyQAError(f"未知的选项：{'、'.join(unknown)}；可选主体：{'、'.join(KINDS)}；可选需求：{'、'.join(NEEDS)}")
+        raise PolicyQAError(f"unknown options: {'、'.join(unknown)}", value="、".join(unknown),
+                            hint=f"kinds: {'、'.join(KINDS)}; needs: {'、'.join(NEEDS)}",
+                            zh=f"未知的选项：{'、'.join(unknown)}；可选主体：{'、'.join(KINDS)}；可选需求：{'、'.join(NEEDS)}")
     if not kinds and not needs:
-        raise PolicyQAError("请至少选择一种主体类型或一项需求 (choose at least one kind or need)")
+        raise PolicyQAError("choose at least one kind or need", zh="请至少选择一种主体类型或一项需求")
     out = []
     for c in clauses:
         if doc_ids and c.doc_id not in doc_ids:

@@ -72,13 +72,13 @@ def template(tmp_path_factory):
 def make_service(template: Path, root: Path, *, generators=None, gate=None, embedder=None, **extra):
     """A warmed-up Service over a copy of `template` in `root`; `extra` are Settings fields."""
     from index.embedder import HashingEmbedder
-    from qa.service import Service
+    from faces.wiring import build_service
 
     for part in ("corpus", "index"):
         shutil.copytree(template / part, root / part)
     settings = hashing_settings(root, **extra)
-    return Service.from_settings(settings, embedder=embedder or HashingEmbedder(), generators=generators or {},
-                                 gate=gate).warm_up()
+    return build_service(settings, embedder=embedder or HashingEmbedder(), generators=generators or {},
+                         gate=gate).warm_up()
 
 
 @pytest.fixture()

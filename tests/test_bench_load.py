@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from app import _status
+from faces.errors import status_of as _status
 from eval.bench_load import Cell, Sample, check_host, classify, client_loop, comparison, table
 from policyqa.errors import BusyError
 from qa.gate import GenerationGate

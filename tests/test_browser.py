@@ -62,7 +62,7 @@ def server(tmp_path_factory):
     port = _free_port()
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", POLICYQA_CORPUS_DIR=str(root / "corpus"),
                POLICYQA_INDEX_DIR=str(root / "index"), POLICYQA_PORT=str(port), POLICYQA_GENERATOR="extractive")
-    built = subprocess.run([sys.executable, "-m", "policyqa.cli", "build", "--quiet"], cwd=ROOT, env=env,
+    built = subprocess.run([sys.executable, "-m", "faces.cli", "build", "--quiet"], cwd=ROOT, env=env,
                            capture_output=True, text=True, timeout=900)
     if built.returncode:
         pytest.fail(f"policyqa build failed:\n{built.stderr[-3000:]}")

@@ -31,7 +31,7 @@ from index.embedder import HashingEmbedder
 from index.search import Retriever
 from index.store import CURRENT, current_version, open_index
 from policyqa.errors import IndexFolderError, UploadError
-from qa.factory import generator_factories
+from faces.wiring import generator_factories
 from serving import app_env
 
 GENERATE_Q = "阳泉如何支持科技型中小企业融资？"  # answered by generation (not a list, not refused)
@@ -152,7 +152,7 @@ def test_app_restarted_after_a_killed_build_serves_the_old_version_then_the_next
             print("embedding", flush=True)
             time.sleep(60)
         HashingEmbedder.embed_passages = stall
-        from policyqa.cli import main
+        from faces.cli import main
         sys.exit(main(["build", "--quiet"]))
     """)
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=tmp_path,
@@ -167,7 +167,7 @@ def test_app_restarted_after_a_killed_build_serves_the_old_version_then_the_next
     health = client.get("/api/health").json()
     assert health["index_version"] == old and health["documents"] == 4
     assert client.post("/api/search", json={"question": "朔州高新技术企业"}).json()["hits"]
-    done = subprocess.run([sys.executable, "-m", "policyqa.cli", "build", "--quiet"], cwd=tmp_path, env=app_env(tmp_path),
+    done = subprocess.run([sys.executable, "-m", "faces.cli", "build", "--quiet"], cwd=tmp_path, env=app_env(tmp_path),
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "changed 1" in done.stdout, done.stderr
     client = local_client(create_app(settings, ui=False))
@@ -214,7 +214,7 @@ def test_a_corrupted_index_stops_the_app_with_the_rebuild_command(corrupted):
 
 @pytest.mark.parametrize("entry", ["python app.py", "policyqa serve"])
 def test_starting_on_a_corrupted_index_prints_one_error_line_and_exits_1(corrupted, capsys, entry):
-    from policyqa.cli import main
+    from faces.cli import main
 
     code = app_module.main() if entry == "python app.py" else main(["serve"])
     err = capsys.readouterr().err
@@ -303,9 +303,9 @@ def test_two_uploads_at_once_one_waits_for_nothing_and_is_told_why(template, tmp
     try:
         assert embedder.embedding.wait(10)
         t0 = time.perf_counter()
-        with pytest.raises(UploadError, match="另一个上传或删除正在进行"):
+        with pytest.raises(UploadError, match="another upload or removal is running"):
             svc.upload("第二.txt", NEW_DOC.replace("5000", "6000").encode())
-        with pytest.raises(UploadError, match="另一个上传或删除正在进行"):
+        with pytest.raises(UploadError, match="another upload or removal is running"):
             svc.remove("xinzhou-2021")
         assert time.perf_counter() - t0 < 5
     finally:

@@ -8,7 +8,7 @@ from conftest import ROOT
 from ingest.normalize import match_key
 from policyqa.settings import Settings
 from qa.chain import Answerer
-from qa.factory import generator_factories
+from faces.wiring import generator_factories
 from qa.prompts import PromptLibrary
 
 

@@ -11,17 +11,16 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 
-from policyqa.errors import (
-    AuthError, BusyError, IngestError, ModelMissingError, NotFoundError, PolicyQAError, QuestionError, UploadError,
-)
-from policyqa.guard import ChangeGuard
+from faces.errors import ui_text
+from faces.guard import ChangeGuard
 
 if TYPE_CHECKING:
     import gradio as gr
 
     from ingest.records import Clause
     from qa.answer import Answer, Citation
-    from qa.service import Service, TreeNode
+    from qa.service import Service
+    from qa.views import TreeNode
 
 log = logging.getLogger("policyqa.app")
 
@@ -110,17 +109,8 @@ def answer_markdown(answer: Answer) -> str:
 
 
 def friendly(exc: BaseException) -> str:
-    """A short Chinese message for the UI; unexpected errors are logged with their traceback."""
-    if isinstance(exc, (BusyError, QuestionError, UploadError, NotFoundError, AuthError)):
-        return str(exc)
-    if isinstance(exc, IngestError):
-        return f"文件无法读取：{exc.problem}"
-    if isinstance(exc, ModelMissingError):
-        return f"模型文件缺失，请联系管理员运行 make setup：{exc}"
-    if isinstance(exc, PolicyQAError):
-        return f"无法完成请求：{exc}"
-    log.exception("unhandled error in the UI", exc_info=exc)
-    return "抱歉，服务内部出错，请稍后重试。"
+    """A short Chinese message for the UI (faces/errors.py words it)."""
+    return ui_text(exc)
 
 
 CSS = """
