@@ -189,9 +189,12 @@ def _doc_context(doc_clauses: list[Clause], meta: DocMeta, provisions: list[Prov
     text = Squeezed.of("\n".join(c.text for c in doc_clauses)).text
     region = meta.region or ("全国" if any(w in text for w in words("national")) else "")
     valid_from, valid_to = validity(text, meta.date)
-    unit = next((h for p in provisions if _section_kind(p)[0] == "procedure" and (h := handler(p.sq.text))), "")
-    return {"region": region, "valid_from": valid_from, "valid_to": valid_to,
-            "department": unit or handler(text) or meta.issuer}
+    found = next(((h, p.parts[0].id) for p in provisions if _section_kind(p)[0] == "procedure"
+                  and (h := handler(p.sq.text))), None)
+    found = found or next(((h, p.parts[0].id) for p in provisions if (h := handler(p.sq.text))), None)
+    department, where = found or (meta.issuer, "")
+    return {"region": region, "valid_from": valid_from, "valid_to": valid_to, "department": department,
+            "department_clause": where}
 
 
 def _scopes(provisions: list[Provision], item_ids: list[list[str]]) -> list[tuple[list[str], list[str]]]:
@@ -271,14 +274,23 @@ def _item(prov: Provision, d: Draft, context: dict, scopes, counts: dict, siblin
     ids = _id_parts(part.id)
     scope = [line for prefix, lines in scopes if ids[: len(prefix)] == prefix for line in lines]
     segment = prov.sq.text[d.start : d.end]
+    department, where = _department(prov, segment, context)
     return SupportItem(
         id=f"{part.id}/{counts[part.id]}", name=_name(d, prov, siblings), doc_id=part.doc_id, clause_id=part.id,
         quote=quote.strip(), span=span, form=d.form, amount=d.amount,
         applicant=applicants(d.conditions) or _given_to(d.text), conditions=tuple(dict.fromkeys(d.conditions)),
-        scope=tuple(dict.fromkeys(scope)), department=handler(segment) or handler(prov.sq.text)
-        or next(iter(prov.parts[0].lead or prov.parts[0].departments), "") or context["department"],
-        region=context["region"], exclusions=exclusions(segment), valid_from=context["valid_from"],
-        valid_to=context["valid_to"], source=d.source)
+        scope=tuple(dict.fromkeys(scope)), department=department, region=context["region"],
+        exclusions=exclusions(segment), valid_from=context["valid_from"], valid_to=context["valid_to"],
+        source=d.source, department_clause=where)
+
+
+def _department(prov: Provision, segment: str, context: dict) -> tuple[str, str]:
+    """The handling unit and the clause naming it: the segment's, the provision's, its tag's lead, the
+    document's (a procedure section's "报送至…"), else the issuer."""
+    own = handler(segment) or handler(prov.sq.text) or next(iter(prov.parts[0].lead or prov.parts[0].departments), "")
+    if own:
+        return own, prov.parts[0].id
+    return context["department"], context["department_clause"]
 
 
 def _dedupe(items: list[SupportItem]) -> list[SupportItem]:

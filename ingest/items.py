@@ -83,6 +83,7 @@ class SupportItem:
     valid_from: str = ""
     valid_to: str = ""
     source: str = "rules"  # rules | model
+    department_clause: str = ""  # the clause that names the handling unit
 
     def to_json(self) -> dict:
         """The shape of `policyqa items --json` (plus span, scope, validity and source)."""
@@ -90,7 +91,8 @@ class SupportItem:
                 "quote": self.quote, "span": list(self.span), "form": self.form, "amount": self.amount.to_json(),
                 "applicant": list(self.applicant), "conditions": list(self.conditions), "scope": list(self.scope),
                 "department": self.department or None, "region": self.region, "exclusions": list(self.exclusions),
-                "valid_from": self.valid_from or None, "valid_to": self.valid_to or None, "source": self.source}
+                "valid_from": self.valid_from or None, "valid_to": self.valid_to or None, "source": self.source,
+                "department_clause": self.department_clause or None}
 
     @classmethod
     def from_json(cls, row: dict) -> "SupportItem":
@@ -99,7 +101,7 @@ class SupportItem:
                    row["form"], Amount.from_json(row["amount"]), tuple(row.get("applicant", ())),
                    tuple(row.get("conditions", ())), tuple(row.get("scope", ())), row.get("department") or "",
                    row.get("region", ""), tuple(row.get("exclusions", ())), row.get("valid_from") or "",
-                   row.get("valid_to") or "", row.get("source", "rules"))
+                   row.get("valid_to") or "", row.get("source", "rules"), row.get("department_clause") or "")
 
 
 @dataclass

@@ -36,6 +36,7 @@ from qa.extractive import best_clause as best_of_document
 from qa.followup import rewrite
 from qa.generators import Generator, Message
 from qa.grounding import best_clause, bigrams, support
+from qa.item_answers import item_step
 from qa.listing import list_clauses, plan_listing
 from qa.prompts import PromptLibrary
 from qa.refusal import RefusalPolicy
@@ -215,6 +216,9 @@ class Answerer:
                 turn.answer = self._listing(turn, plan, items)
                 turn.plan = "list"
                 return turn
+        if (found := item_step(turn, self.policy(snap))) is not None:  # amounts and units from support items
+            turn.answer, turn.plan = found, "items"
+            return turn
         refusal = self.policy(snap).decide(turn.standalone, turn.terms, turn.hits, exact=turn.exact)
         if refusal:
             turn.answer = Answer(question=turn.question, text=refusal.message, refused=True,
