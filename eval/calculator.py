@@ -1,6 +1,6 @@
 """Measure the 政策计算器 on a gold folder (docs/, items.jsonl, profiles.jsonl, questions.jsonl).
 
-    python -m eval.calculator ../shared/calculator [--index DIR] [--generator extractive] [--json]
+    python -m eval.calculator ../shared/calculator [--index DIR] [--generator extractive] [--json] [--misses]
 
 Items: the folder's documents are ingested and their items extracted exactly as a build does. An
 extracted item matches a gold item when both quotes lie in the same document, overlap by at least half
@@ -9,9 +9,10 @@ stated); matching is one-to-one (maximum bipartite). Recall = matched gold / gol
 extracted / extracted, amount exact = matched pairs whose value, unit and max all agree.
 Profiles: each profile is matched against the extracted items; an expected item counts as found when
 an extracted item matched to it is `eligible`; a not-item fails when any item matched to it is eligible.
-Questions: asked through the answer chain over an index of the folder (`--index`, built if missing) with
-`--generator` (default extractive); an answerable question passes when every `answer_must` phrase is
-in the answer and a citation holds a gold phrase, an unanswerable one when it is refused.
+Questions (with `--index DIR`): asked through the answer chain over an index of the folder's documents
+(built there with the configured embedding model when missing) with `--generator` (default extractive);
+an answerable question passes when it is not refused, every `answer_must` phrase is in the answer and
+a citation holds a gold phrase; an unanswerable one when it is refused.
 """
 
 from __future__ import annotations
@@ -116,6 +117,37 @@ def score_profiles(profiles: list[dict], gold: list[dict], items, pairs: dict[in
             "profile_not_items_absent": round(1 - wrong / nots, 4) if nots else None}, rows
 
 
+def score_questions(questions: list[dict], index_dir: Path, folder: Path, generator: str) -> tuple[dict, list[dict]]:
+    """Ask every question through the answer chain over `index_dir` (built from `folder`/docs when missing)."""
+    from eval.answers import score_answer
+    from eval.harness import Question
+    from index.build import build_index
+    from index.embedder import make_embedder
+    from index.search import Retriever
+    from policyqa.settings import Settings
+    from qa.chain import Answerer
+    from qa.generators import LlamaGenerator
+    from qa.prompts import PromptLibrary
+
+    settings = Settings()
+    embedder = make_embedder(settings.embedding_model, batch_size=settings.embed_batch_size)
+    if not (index_dir / "CURRENT").is_file():
+        build_index(folder / "docs", index_dir, embedder)
+    retriever = Retriever(index_dir, embedder)
+    factories = {"llama": lambda: LlamaGenerator(settings.llm_path, n_ctx=settings.llm_ctx, n_threads=settings.llm_threads)}
+    answerer = Answerer(retriever, factories, PromptLibrary(settings.prompts_dir), default_generator=generator)
+    rows, passed = [], 0
+    for q in questions:
+        question = Question(q["id"], q["type"], q["question"], tuple(g["contains"] for g in q["gold"]),
+                            answerable=q["answerable"], answer_must=tuple(q["answer_must"]))
+        row = score_answer(question, answerer.ask(q["question"], generator=generator))
+        ok = (row.key_facts_ok is not False and not row.answer.refused and row.cited_gold > 0) if q["answerable"] \
+            else row.answer.refused
+        passed += ok
+        rows.append({"id": q["id"], "pass": ok, "answer": row.answer.text[:200], "generator": row.answer.generator})
+    return {"questions_pass": round(passed / len(questions), 4) if questions else None}, rows
+
+
 def extract_folder(folder: Path):
     """(documents, clauses, items as JSON rows with `doc` = file name, doc texts by file name)."""
     from ingest.corpus import load_corpus
@@ -136,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("folder", type=Path)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--misses", action="store_true", help="list unmatched gold and extracted items")
+    parser.add_argument("--index", type=Path, help="index folder of the gold documents for the questions "
+                        "(built there when missing); without it the questions are not asked")
+    parser.add_argument("--generator", default="extractive", choices=["extractive", "llama"])
     args = parser.parse_args(argv)
     gold = load_jsonl(args.folder / "items.jsonl")
     loaded, items, rows, texts = extract_folder(args.folder)
@@ -143,6 +178,11 @@ def main(argv: list[str] | None = None) -> int:
     profiles, profile_rows = score_profiles(load_jsonl(args.folder / "profiles.jsonl"), gold, items, pairs,
                                             {d.meta.doc_id: d.meta for d in loaded.documents})
     summary.update(profiles)
+    if args.index:
+        asked, question_rows = score_questions(load_jsonl(args.folder / "questions.jsonl"), args.index, args.folder,
+                                               args.generator)
+        summary.update(asked)
+        profile_rows += [r for r in question_rows if not r["pass"]]
     if args.misses:
         for row in profile_rows:
             print("PROFILE", json.dumps(row, ensure_ascii=False))

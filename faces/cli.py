@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from faces.cli_calc import add_parsers as add_calculator_parsers
 from faces.errors import cli_line
 from policyqa.errors import PolicyQAError
 
@@ -269,6 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="folder for report.md / report.json")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
+
+    add_calculator_parsers(sub)  # items, match, tasks (faces/cli_calc.py)
 
     p = sub.add_parser("serve", help="start the web app and HTTP API")
     p.add_argument("--host", help="address to bind (default: settings.host, 127.0.0.1)")
