@@ -20,10 +20,17 @@ from policyqa.errors import PolicyQAError
 
 
 def _calculator(args, settings):
-    from faces.wiring import build_retriever
+    """The calculator over the index folder, with the index's own embedding model named (never loaded:
+    these commands search nothing), so an index of any model can be read."""
+    from index.embedder import make_embedder
+    from index.search import Retriever
+    from index.store import read_manifest
     from qa.calculator import Calculator
 
-    return Calculator(build_retriever(settings, Path(args.index) if args.index else settings.index_dir))
+    index_dir = Path(args.index) if args.index else settings.index_dir
+    found = read_manifest(index_dir)
+    model = found[1].get("embedding_model", settings.embedding_model) if found else settings.embedding_model
+    return Calculator(Retriever(index_dir, make_embedder(model)))
 
 
 def _print_json(obj) -> None:

@@ -21,7 +21,7 @@ from functools import lru_cache
 from ingest.vocab import group_lines
 from qa.measures import (
     AT_LEAST, AT_MOST, CN_DIGIT, MET, SOFT, UNKNOWN, UNMET, Check, Facts, Place, date_check, number_check, numbers,
-    place_check, shares, subject_of, unify, without_self_places, words,
+    FIELD_SOURCE, place_check, shares, subject_of, unify, without_self_places, words,
 )
 
 
@@ -123,9 +123,9 @@ def judge(cond: str, facts: Facts, place: Place) -> Check:
             return Check(cond, UNMET, check.reason)
         settled = settled or check
     text = without_self_places(text)
-    if not _slots(text) and settled is not None:
-        return Check(cond, MET, settled.reason)  # the place, date or threshold was all it asked
-    if any(w in text for w in words("soft")) or not _slots(text):
+    if settled is not None and (not _slots(text) or settled.reason == FIELD_SOURCE):
+        return Check(cond, MET, settled.reason)  # the place, date, threshold or profile field was all it asked
+    if settled is None and (any(w in text for w in words("soft")) or not _slots(text)):
         return Check(cond, SOFT, "由主管部门认定")
     scored = sorted(((coverage(text, t), t) for t in facts.texts), reverse=True)
     best_score, best = scored[0] if scored else (0.0, "")

@@ -27,6 +27,7 @@ _DATE = re.compile(r"(\d{4})年(?:(\d{1,2})月(?:(\d{1,2})日)?)?")
 CN_DIGIT = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10, "半": 0.5}
 _NUMBER = re.compile(r"(\d+(?:\.\d+)?|[一二两三四五六七八九十半])(亿元|万元|元|%|个月|年|人|件|家|亩)")
 AT_LEAST = ("超过", "大于", "高于", "达到", "不低于", "不少于", "满", "以上", "及以上", "突破")
+FIELD_SOURCE = "企业信息（画像字段）"  # the reason of a threshold a profile field settles
 AT_MOST = ("不超过", "以下", "以内", "低于", "少于", "内", "不足", "不满")
 
 
@@ -267,7 +268,7 @@ def number_check(cond: str, facts: Facts) -> Check | None:
             continue
         subject = subject_of(before)
         found = _field_value(subject, unit, facts)
-        source = "企业信息"
+        source = FIELD_SOURCE
         if found is None:
             for text in facts.texts:
                 for f_before, _, f_value, f_unit, f_after in numbers(text):

@@ -105,7 +105,9 @@ def task_table(clauses: Sequence[Clause], documents: Mapping[str, DocMeta], *, d
     if unit:
         chosen = find_unit(unit, place, [u for u, _ in units(clauses, documents)])
         if not chosen:
-            raise NotFoundError(f"没有名为“{unit}”的责任单位{f'（{place}）' if place else ''} (no such unit; GET /api/tasks/units lists them)")
+            raise NotFoundError(f"no unit named '{unit}'" + (f" in {place}" if place else ""), what="unit", value=unit,
+                                hint="`policyqa tasks` lists every row; GET /api/tasks/units lists the units",
+                                zh=f"没有名为“{unit}”的责任单位" + (f"（{place}）" if place else ""))
     rows: list[TaskRow] = []
     seen: set[str] = set()
     for c in clauses:
