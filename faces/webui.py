@@ -295,7 +295,7 @@ class WebUI:
                                             elem_id="pq-cards")
                             export = gr.Textbox(label="导出 Markdown（最近一个回答及其依据）", lines=6, max_lines=14,
                                                 buttons=["copy"], interactive=False, elem_id="pq-export")
-                place = unit = duty_place = duty_doc = gr.State()  # placeholders when the tabs are not there
+                place = unit = duty_place = duty_doc = None  # without a calculator these tabs are not there
                 if calc is not None:
                     with gr.Tab("政策计算器", id="calculator"):
                         place = calc.calculator_tab(self.doc_choices)
@@ -329,6 +329,7 @@ class WebUI:
             chatbot.clear(*reset)  # the chat's own bin icon forgets the history too
             tree_doc.change(self.tree, tree_doc, tree_html)
             pickers = [table, doc, dept, unit, place, tree_doc, gone, duty_place, duty_doc]
+            pickers = [p if p is not None else gr.State() for p in pickers]
 
             def on_upload(path: str | None, secret: str, request: gr.Request,
                           progress: gr.Progress = gr.Progress()) -> tuple[str, None]:

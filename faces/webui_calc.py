@@ -186,10 +186,10 @@ class CalculatorTabs(CalculatorUI):
                                placeholder="如：国家高新技术企业，规模以上工业企业")
             industry = gr.Textbox(label="行业", elem_id="pq-calc-industry")
         with gr.Row():
-            founded = gr.Number(label="成立年份", precision=0, elem_id="pq-calc-founded")
-            employees = gr.Number(label="职工人数", precision=0, elem_id="pq-calc-employees")
-            revenue = gr.Number(label="营业收入（万元）", elem_id="pq-calc-revenue")
-            rd = gr.Number(label="研发投入占营业收入（%）", elem_id="pq-calc-rd")
+            founded = gr.Number(label="成立年份", precision=0, value=None, elem_id="pq-calc-founded")
+            employees = gr.Number(label="职工人数", precision=0, value=None, elem_id="pq-calc-employees")
+            revenue = gr.Number(label="营业收入（万元）", value=None, elem_id="pq-calc-revenue")
+            rd = gr.Number(label="研发投入占营业收入（%）", value=None, elem_id="pq-calc-rd")
         facts = gr.Textbox(label="企业情况（每行一条，写明年份：如 2024年首次认定为国家高新技术企业）", lines=5,
                            elem_id="pq-calc-facts")
         go = gr.Button("计算可享受的政策", variant="primary", elem_id="pq-calc-go")

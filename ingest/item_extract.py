@@ -148,14 +148,15 @@ def _quote_bounds(text: str, start: int, end: int) -> tuple[int, int]:
 _FORM_NOUN = re.compile(r"[\u4e00-\u9fff]{2,6}?(?:补贴|奖励|补助|资助|贴息|贷款|奖金)")
 
 
-def _name(d: Draft, prov: Provision, siblings: int) -> str:
-    """A readable name: the listed case (分别), the provision's title line when it states one item, the
-    item's own condition, the benefit noun it names (交通补贴), else the title."""
+def _name(d: Draft, prov: Provision, siblings: int, own_label: bool = False) -> str:
+    """A readable name: the listed case (分别), the provision's title line when it states one item (or a
+    title line of its own: "（二）租金补贴。"), the item's own condition, the benefit noun it names
+    (交通补贴), else the title."""
     title = _NUMBERING.sub("", prov.path[-1]).strip() if prov.path else ""
     noun = _FORM_NOUN.search(re.sub(r"[\d.]+(?:万元|元|%)|每[人年月件家]", "", d.text))
     if d.member:
         base = next((c for c in d.conditions if d.member in c), d.member)
-    elif siblings == 1 and (d.label or len(title) <= 14 and title):
+    elif siblings == 1 and (d.label or len(title) <= 14 and title) or d.label and own_label:
         base = d.label or title
     elif d.restates and d.conditions:
         base = d.conditions[0]
@@ -163,10 +164,12 @@ def _name(d: Draft, prov: Provision, siblings: int) -> str:
         base = noun.group(0)
     else:
         base = d.label or title or clean_condition(d.text)
-    base = re.sub(r"\(.*?\)|\[.*?\]", "", base)
+    base = re.sub(r"\(.*?\)|\[.*?\]", "", base).split("的")[-1] if base == (noun.group(0) if noun else None) \
+        else re.sub(r"\(.*?\)|\[.*?\]", "", base)
     base = base if len(base) <= 22 else base[:21] + "…"
-    return base if base.endswith(("奖励", "补贴", "补助", "资助", "贴息", "支持", "贷款")) or d.form == "other" \
+    named = base if base.endswith(("奖励", "补贴", "补助", "资助", "贴息", "支持", "贷款")) or d.form == "other" \
         else base + d.form
+    return named + (f"（{d.case}）" if d.case else "")
 
 
 def _section_kind(prov: Provision) -> tuple[str, int]:
@@ -252,10 +255,13 @@ def document_items(doc_clauses: list[Clause], meta: DocMeta, reviewer=None) -> l
     scopes = _scopes(provisions, [_id_parts(p.parts[0].id) for p, _ in found])
     items, back, counts = [], set(), {}
     per_provision: dict[int, int] = {}
-    for prov, _ in found:
-        per_provision[id(prov)] = per_provision.get(id(prov), 0) + 1
+    labels: dict[tuple[int, str], int] = {}
     for prov, d in found:
-        items.append(_item(prov, d, context, scopes, counts, per_provision[id(prov)]))
+        per_provision[id(prov)] = per_provision.get(id(prov), 0) + 1
+        labels[id(prov), d.label] = labels.get((id(prov), d.label), 0) + 1
+    for prov, d in found:
+        own = bool(d.label) and labels[id(prov), d.label] == 1
+        items.append(_item(prov, d, context, scopes, counts, (per_provision[id(prov)], own)))
         if d.back_reference:
             back.add(items[-1].id)
     return _dedupe(_inherit_back_references(items, back))
@@ -267,7 +273,7 @@ def _given_to(text: str) -> tuple[str, ...]:
     return applicants([m.group(1)]) if m else ()
 
 
-def _item(prov: Provision, d: Draft, context: dict, scopes, counts: dict, siblings: int) -> SupportItem:
+def _item(prov: Provision, d: Draft, context: dict, scopes, counts: dict, naming: tuple[int, bool]) -> SupportItem:
     start, end = _quote_bounds(prov.sq.text, d.start, d.end)
     part, quote, span = prov.locate(start, end)
     counts[part.id] = counts.get(part.id, 0) + 1
@@ -276,7 +282,7 @@ def _item(prov: Provision, d: Draft, context: dict, scopes, counts: dict, siblin
     segment = prov.sq.text[d.start : d.end]
     department, where = _department(prov, segment, context)
     return SupportItem(
-        id=f"{part.id}/{counts[part.id]}", name=_name(d, prov, siblings), doc_id=part.doc_id, clause_id=part.id,
+        id=f"{part.id}/{counts[part.id]}", name=_name(d, prov, *naming), doc_id=part.doc_id, clause_id=part.id,
         quote=quote.strip(), span=span, form=d.form, amount=d.amount,
         applicant=applicants(d.conditions) or _given_to(d.text), conditions=tuple(dict.fromkeys(d.conditions)),
         scope=tuple(dict.fromkeys(scope)), department=department, region=context["region"],

@@ -123,6 +123,7 @@ class Draft:
     text: str = ""
     source: str = "rules"
     lone: bool = False  # its segment is one piece ("每年奖励最高不超过100万元。")
+    case: str = ""  # the case of a labelled amount ("博士每人10000元、硕士每人7000元" → 博士, 硕士)
 
 
 def form_of(text: str) -> str:
@@ -155,6 +156,13 @@ def _labelled(seg: Segment, a: Mention, b: Mention) -> bool:
     return len(re.findall(r"[\u4e00-\u9fff]", between)) >= 2
 
 
+def _case(text: str) -> str:
+    """The case a labelled amount is for ("、硕士每人" → 硕士)."""
+    for w in words("cap") + ("每人", "每年", "每月", "每家", "每件", "按", "给予", "、", "，", ","):
+        text = text.replace(w, "")
+    return text.strip()[-8:]
+
+
 def _amount(mentions: list[Mention], *, cap: bool, text: str, ratio: float | None = None) -> Amount:
     top = max(mentions, key=lambda m: m.value)
     return Amount(top.value, top.unit, cap, next((m.per for m in mentions if m.per), "") or None, ratio, text)
@@ -178,7 +186,9 @@ def _groups(seg: Segment, kept: list[Mention]) -> list[tuple[Amount, str, Mentio
         if len(group) == 1:
             out.append((_amount(group, cap=group[0].cap, text=_piece_text(piece.text)), "", group[0]))
         elif any(_labelled(seg, a, b) for a, b in zip(group, group[1:])):
-            out += [(_amount([m], cap=m.cap, text=m.text), "", m) for m in group]
+            starts = [piece.start] + [m.end for m in group[:-1]]
+            out += [(_amount([m], cap=m.cap, text=m.text), "case:" + _case(seg.text[a - seg.start : m.start - seg.start]), m)
+                    for a, m in zip(starts, group)]
         elif seg.has("respectively") and scale_size < len(group):
             out += [(_amount([m], cap=m.cap, text=m.text), f"{i}/{len(group)}", m) for i, m in enumerate(group)]
         else:
@@ -252,7 +262,7 @@ def _conditions(seg: Segment, upto: int | None = None) -> list[str]:
     for p in seg.pieces:
         if p.start > upto:
             break
-        if p.start < upto and p.text.endswith((":", "：")):
+        if p.start < upto and p.text.endswith((":", "：")) and re.search(r"如下|以下|下列|具体", p.text):
             texts = []  # what comes before "…如下：" introduces the list, it is no condition of an item in it
             continue
         if p.kind == "benefit":
@@ -309,9 +319,10 @@ def segment_drafts(seg: Segment) -> list[Draft]:
     for amount, member, first in _groups(seg, kept):
         piece = seg.piece_at(first.start)
         form = form_of(piece.text) if form_of(piece.text) != "other" else form_of(seg.text)
-        drafts.append(Draft(seg.start, seg.end, amount, form, _conditions(seg, piece.start), member=member,
-                            sentence=seg.sentence, restates=_restates(seg), text=piece.text,
-                            lone=len(seg.pieces) == 1))
+        case = member[5:] if member.startswith("case:") else ""
+        drafts.append(Draft(seg.start, seg.end, amount, form, _conditions(seg, piece.start),
+                            member="" if case else member, sentence=seg.sentence, restates=_restates(seg),
+                            text=piece.text, lone=len(seg.pieces) == 1, case=case))
     return drafts or ([d] if (d := _amountless(seg)) else [])
 
 
