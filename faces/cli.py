@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from faces.cli_calc import add_parsers as add_calculator_parsers
+from faces.cli_calc import items_line
 from faces.errors import cli_line
 from policyqa.errors import PolicyQAError
 
@@ -112,6 +113,7 @@ def cmd_build(args: argparse.Namespace, settings) -> int:
     first finishes or undoes a change a crash interrupted (qa/journal.py)."""
     from tqdm import tqdm
 
+    from faces.wiring import item_extractor
     from index.build import build_index
     from index.embedder import make_embedder
     from ingest.corpus import warn_skipped
@@ -132,7 +134,7 @@ def cmd_build(args: argparse.Namespace, settings) -> int:
         recover(corpus, index_dir, locked=True, check_corpus=False)
         report = build_index(corpus, index_dir, embedder, limit=settings.max_clause_chars,
                              max_bytes=int(settings.max_file_mb * 1024 * 1024), progress=progress,
-                             keep_versions=settings.keep_versions)
+                             keep_versions=settings.keep_versions, items=item_extractor(settings, args.items_model))
     if bar is not None:
         bar.close()
     warn_skipped(report.skipped)
@@ -141,6 +143,7 @@ def cmd_build(args: argparse.Namespace, settings) -> int:
           f"added {len(report.added)}, changed {len(report.changed)}, removed {len(report.removed)}, "
           f"unchanged {len(report.unchanged)}; embedded {report.embedded} clauses "
           f"in {report.embed_seconds:.1f}s ({rate:.1f}/s); total {report.seconds:.1f}s")
+    print(items_line(index_dir))
     return 0
 
 
@@ -238,6 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", help="corpus folder, searched recursively (default: settings.corpus_dir)")
     p.add_argument("--index", help="index folder (default: settings.index_dir)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--items-model", choices=["off", "llama", "openai"],
+                   help="model for provisions the item rules cannot read (default: settings.items_model, off)")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("search", help="find the clauses for a question")

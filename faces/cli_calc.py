@@ -33,6 +33,20 @@ def _calculator(args, settings):
     return Calculator(Retriever(index_dir, make_embedder(model)))
 
 
+def items_line(index_dir: Path) -> str:
+    """One line on the support items of the live version: count, extractor, cost (from its manifest)."""
+    from index.store import read_manifest
+
+    found = read_manifest(index_dir)
+    meta = found[1].get("items", {}) if found else {}
+    read, seconds = meta.get("clauses_read", 0), meta.get("seconds", 0.0)
+    rate = f"{read / seconds:.0f} clauses/s" if seconds and read else "no clause read"
+    model = f"; model {meta.get('model_calls', 0)} call(s), {meta.get('model_rejected', 0)} rejected" \
+        if meta.get("extractor", "rules") != "rules" else ""
+    return (f"items: {meta.get('count', 0)} ({meta.get('extractor', '—')}); read {read} clauses in {seconds:.2f}s "
+            f"({rate}){model}")
+
+
 def _print_json(obj) -> None:
     print(json.dumps(obj, ensure_ascii=False))
 

@@ -122,8 +122,15 @@ def _label(segments, seg_index: int) -> str:
     return ""
 
 
+def _may_give(text: str) -> bool:
+    """A cheap first test: does the provision use any benefit word at all (most law articles do not)?"""
+    return any(w in text for group in ("grant_verb", "exempt", "priority_opener", "full") for w in words(group))
+
+
 def provision_drafts(prov: Provision) -> list[Draft]:
     """The settled drafts of one provision, each with its label."""
+    if not _may_give(prov.sq.text):
+        return []
     segments = read_segments(prov.sq.text)
     drafts = []
     for i, seg in enumerate(segments):

@@ -110,6 +110,8 @@ def _kind(text: str, mentions: list[Mention], prev: str) -> str:
 
 def first_word(text: str) -> str:
     """The first word of `text` (jieba): 按 in "按每人…", not in "按照"; 从 in "从该品种…", not in "从事"."""
+    if not text or not any(w.startswith(text[0]) for w in words("method_opener")):
+        return text[:1]  # no opener starts this way: jieba is not needed (it is the costly part)
     import jieba
 
     return next((t for t in jieba.cut(text[:8]) if t.strip()), "")

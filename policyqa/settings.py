@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(20.0, gt=0)
     max_documents: int = Field(500, ge=1)  # uploads beyond this many documents in the index are refused
 
+    # Support items: the model that reads what the rules cannot (off, llama, openai), and how many
+    # provisions one build may send it (the laws corpus would send thousands)
+    items_model: str = "off"
+    items_model_budget: int = Field(20, ge=0)
+
     # Retrieval
     embedding_model: str = str(ROOT / "var" / "models" / "multilingual-e5-small")
     embed_batch_size: int = Field(16, ge=1)
