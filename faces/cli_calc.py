@@ -121,26 +121,25 @@ def cmd_tasks(args: argparse.Namespace, settings) -> int:
     return 0
 
 
+_OPTIONS = {
+    "items": ("support items (扶持事项) read from the documents", cmd_items,
+              (("--doc", "one document (id, title, alias or region)"),)),
+    "match": ("政策计算器: items an enterprise profile qualifies for", cmd_match,
+              (("profile", "JSON file with one profile object (region, kinds, industry, facts, …)"),)),
+    "tasks": ("任务分工表 of a document, a unit or a place", cmd_tasks,
+              (("--doc", "one document (id, title, alias or region)"),
+               ("--unit", "a responsible unit (市科技局, or 山西省阳泉市·市科技局)"),
+               ("--place", "a place (阳泉市): its documents' units only"),
+               ("--xlsx", "also write the table to this XLSX file"), ("--csv", "also write the table to this CSV file"))),
+}
+
+
 def add_parsers(sub) -> None:
-    """The three subcommands, added to the `policyqa` parser."""
-    p = sub.add_parser("items", help="support items (扶持事项) read from the documents")
-    p.add_argument("--doc", help="one document (id, title, alias or region)")
-    p.add_argument("--index", help="index folder (default: settings.index_dir)")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_items)
-
-    p = sub.add_parser("match", help="政策计算器: items an enterprise profile qualifies for")
-    p.add_argument("profile", help="JSON file with one profile object (region, kinds, industry, facts, …)")
-    p.add_argument("--index", help="index folder (default: settings.index_dir)")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_match)
-
-    p = sub.add_parser("tasks", help="任务分工表 of a document, a unit or a place")
-    p.add_argument("--doc", help="one document (id, title, alias or region)")
-    p.add_argument("--unit", help="a responsible unit (市科技局, or 山西省阳泉市·市科技局)")
-    p.add_argument("--place", help="a place (阳泉市): its documents' units only")
-    p.add_argument("--xlsx", help="also write the table to this XLSX file")
-    p.add_argument("--csv", help="also write the table to this CSV file")
-    p.add_argument("--index", help="index folder (default: settings.index_dir)")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_tasks)
+    """The three subcommands, added to the `policyqa` parser; each reads `--index` and prints `--json`."""
+    for name, (text, func, options) in _OPTIONS.items():
+        p = sub.add_parser(name, help=text)
+        for flag, help_text in options:
+            p.add_argument(flag, help=help_text)
+        p.add_argument("--index", help="index folder (default: settings.index_dir)")
+        p.add_argument("--json", action="store_true")
+        p.set_defaults(func=func)
