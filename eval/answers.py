@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from eval.harness import Question, percentile
-from ingest.normalize import match_key
+from policyqa.text import match_key
 from policyqa.errors import PolicyQAError
 from qa.answer import Answer
 
@@ -41,7 +41,7 @@ class AnswerRow:
             "answerable": self.question.answerable, "answer": a.text if a else None, "refused": a.refused if a else None,
             "key_facts_ok": self.key_facts_ok, "citations": [c.clause.id for c in a.citations] if a else [],
             "cited_gold": self.cited_gold, "cited_total": self.cited_total, "generator": a.generator if a else None,
-            "checked": a.checked if a else None, "prompt_hash": a.prompt_hash if a else None,
+            "checked": a.checked.to_json() if a else None, "prompt_hash": a.prompt_hash if a else None,
             "timings_ms": a.timings_ms if a else {}, "error": self.error,
         }
 
@@ -91,8 +91,8 @@ def answer_summary(rows: list[AnswerRow]) -> dict:
         "total_ms_p50": round(percentile(total, 50), 1) if total else None,
         "total_ms_p95": round(percentile(total, 95), 1) if total else None,
         "answer_errors": sum(1 for r in rows if r.error),
-        "checked": {k: sum(1 for r in rows if r.answer and r.answer.checked.split(":")[0] == k)
-                    for k in sorted({r.answer.checked.split(":")[0] for r in rows if r.answer})},
+        "checked": {k: sum(1 for r in rows if r.answer and r.answer.checked.status == k)
+                    for k in sorted({r.answer.checked.status for r in rows if r.answer})},
     }
 
 

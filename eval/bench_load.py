@@ -41,7 +41,6 @@ import httpx
 from eval.harness import load_questions, percentile
 
 ROOT = Path(__file__).resolve().parents[1]
-BUSY_MARK = "generation queue is full"  # the end of GenerationGate's BusyError message
 KINDS = {"search": ("/api/search", None), "extractive": ("/api/ask", "extractive"), "llama": ("/api/ask", "llama")}
 MIXED = [("llama (mixed)", "llama", 8), ("search (+8 llama)", "search", 8), ("extractive (+8 llama)", "extractive", 8)]
 
@@ -90,9 +89,10 @@ def classify(status: int, body: object, kind: str) -> tuple[str, str, bool]:
     if status == 200:
         if any(str(n).startswith("generator failed") for n in body.get("notes", [])):
             return "error", "generator failed", False  # answered, but by the extractive fallback
-        # "not needed" = refused, listed or extractive before generation; any other value went through the LLM
-        return "ok", "", kind == "llama" and body.get("checked", "not needed") != "not needed"
-    if status == 503 and BUSY_MARK in str(body.get("error", "")):
+        # "not_needed" = refused, listed or extractive before generation; any other status went through the LLM
+        status_checked = (body.get("checked") or {}).get("status", "not_needed")
+        return "ok", "", kind == "llama" and status_checked != "not_needed"
+    if status == 503 and body.get("kind") == "BusyError":
         return "busy", "", False
     return ("client" if 400 <= status < 500 else "error"), f"HTTP {status}", False
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.normalize import match_key
+from policyqa.text import match_key
 from ingest.records import SearchResult
 from policyqa.errors import PolicyQAError
 

@@ -220,6 +220,10 @@ def cmd_serve(args: argparse.Namespace, settings) -> int:
     return 0
 
 
+def _index_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--index", help="index folder (default: settings.index_dir)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="policyqa", description="Cited answers from Chinese policy documents")
@@ -239,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("build", help="ingest the corpus and update the index incrementally")
     p.add_argument("--corpus", help="corpus folder, searched recursively (default: settings.corpus_dir)")
-    p.add_argument("--index", help="index folder (default: settings.index_dir)")
+    _index_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--items-model", choices=["off", "llama", "openai"],
                    help="model for provisions the item rules cannot read (default: settings.items_model, off)")
@@ -251,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--doc", action="append", help="restrict to a document (id, title, alias or region); repeatable")
     p.add_argument("--department", help="restrict to clauses of one responsible unit")
     p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid")
-    p.add_argument("--index", help="index folder (default: settings.index_dir)")
+    _index_option(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
 
@@ -260,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--generator", choices=["llama", "openai", "extractive"])
     p.add_argument("--doc", action="append")
     p.add_argument("--department")
-    p.add_argument("--index", help="index folder (default: settings.index_dir)")
+    _index_option(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ask)
 
@@ -271,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", action="store_true", help="hybrid vs dense vs BM25 vs default LangChain, one table")
     p.add_argument("--generator", choices=["llama", "openai", "extractive"])
     p.add_argument("--corpus", help="corpus folder for the LangChain baseline (default: settings.corpus_dir)")
-    p.add_argument("--index", help="index folder (default: settings.index_dir)")
+    _index_option(p)
     p.add_argument("--out", help="folder for report.md / report.json")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)

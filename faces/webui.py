@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import logging
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 
 from faces.errors import ui_text
@@ -86,7 +87,7 @@ def answer_cards(answer: Answer) -> str:
                 + (related or "<p>无</p>"))
     cards = "".join(card(c.clause, highlight(c.clause.text, support(c, answer.text)), n=c.n) for c in answer.citations)
     head = f"依据 {len(answer.citations)} 条" + (f" · 共 {answer.count} 项" if answer.count is not None else "")
-    return f"<div class='pq-summary'>{head} · {esc(answer.generator)} · 校验：{esc(answer.checked)}</div>{cards}"
+    return f"<div class='pq-summary'>{head} · {esc(answer.generator)} · 校验：{esc(answer.checked.text)}</div>{cards}"
 
 
 def answer_bubble(answer: Answer) -> str:
@@ -269,81 +270,86 @@ class WebUI:
         """The five tabs, wired to the handlers above (政策计算器 and 部门职责: faces/webui_calc.py)."""
         import gradio as gr
 
-        from ingest.loaders import SUPPORTED
-
-        calc = self.calculator
-
         with gr.Blocks(title="政策问答 · policyqa", analytics_enabled=False) as demo:
             gr.Markdown("## 政策问答 · 每个回答都附原文条款")
-            transcript, history = gr.State([]), gr.State([])
+            ui = SimpleNamespace(transcript=gr.State([]), history=gr.State([]), place=None, unit=None, duty_place=None,
+                                 duty_doc=None)  # the last four are the calculator's pickers, when it is there
             with gr.Tabs():
                 with gr.Tab("问答", id="qa"):
-                    with gr.Row():
-                        with gr.Column(scale=3):
-                            chatbot = gr.Chatbot(label="对话", height=480, feedback_options=None, elem_id="pq-chat")
-                            question = gr.Textbox(label="问题（按 Enter 发送）", lines=1, max_lines=4,
-                                                  placeholder="例如：阳泉对科技型中小企业融资有哪些支持？", elem_id="pq-question")
-                            with gr.Row():
-                                send = gr.Button("发送", variant="primary", elem_id="pq-send")
-                                clear = gr.Button("清空对话")
-                            with gr.Row():
-                                doc = gr.Dropdown(self.doc_choices("全部文档"), value="", label="限定文档")
-                                dept = gr.Dropdown(self.unit_choices("不限部门"), value="", label="限定部门")
-                            gen = gr.Radio(self.GENERATORS, value=self.default_generator, label="生成方式")
-                        with gr.Column(scale=2):
-                            cards = gr.HTML("<p class='pq-summary'>提问后，这里显示回答所依据的条款原文。</p>",
-                                            elem_id="pq-cards")
-                            export = gr.Textbox(label="导出 Markdown（最近一个回答及其依据）", lines=6, max_lines=14,
-                                                buttons=["copy"], interactive=False, elem_id="pq-export")
-                place = unit = duty_place = duty_doc = None  # without a calculator these tabs are not there
-                if calc is not None:
+                    self._qa_tab(gr, ui)
+                if self.calculator is not None:
                     with gr.Tab("政策计算器", id="calculator"):
-                        place = calc.calculator_tab(self.doc_choices)
+                        ui.place = self.calculator.calculator_tab(self.doc_choices)
                     with gr.Tab("部门职责", id="departments"):
-                        unit, duty_place, duty_doc = calc.duties_tab(self.doc_choices)
+                        ui.unit, ui.duty_place, ui.duty_doc = self.calculator.duties_tab(self.doc_choices)
                 with gr.Tab("文档库", id="library"):
-                    table = gr.Dataframe(self.table(), headers=["编号", "标题", "条款数", "地区", "日期", "发文机关", "文件", "格式", "与之重复"],
-                                         interactive=False, wrap=True)
-                    tree_doc = gr.Dropdown(self.doc_choices(), value=None, label="查看条款结构", elem_id="pq-tree-doc")
-                    tree_html = gr.HTML(elem_id="pq-tree")
-                    if not self.guard.enabled:
-                        gr.HTML(notice(self.guard.disabled_message, "error"))
-                    with gr.Row():
-                        file = gr.File(label=f"上传文档（{' '.join(SUPPORTED)}，不超过 {max_file_mb:g} MB）",
-                                       type="filepath", elem_id="pq-file")
-                        with gr.Column():
-                            token = gr.Textbox(label="管理口令（上传、删除时需要）", type="password", max_lines=1,
-                                               visible=self.guard.needs_token, elem_id="pq-token")
-                            upload = gr.Button("上传并更新索引", variant="primary", elem_id="pq-upload",
-                                               interactive=self.guard.enabled)
-                            gone = gr.Dropdown(self.doc_choices(), value=None, label="删除文档")
-                            remove = gr.Button("删除所选文档", variant="stop", interactive=self.guard.enabled)
-                    status = gr.HTML(elem_id="pq-upload-status")
-
-            outs = [chatbot, cards, export, transcript, history, question]
-            ins = [question, transcript, history, doc, dept, gen]
-            for trigger in (question.submit, send.click):
-                trigger(self.chat, ins, outs, concurrency_limit=16, show_progress="minimal")
-            reset = (lambda: ([], "", "", [], []), None, [chatbot, cards, export, transcript, history])
-            clear.click(*reset)
-            chatbot.clear(*reset)  # the chat's own bin icon forgets the history too
-            tree_doc.change(self.tree, tree_doc, tree_html)
-            pickers = [table, doc, dept, unit, place, tree_doc, gone, duty_place, duty_doc]
-            pickers = [p if p is not None else gr.State() for p in pickers]
-
-            def on_upload(path: str | None, secret: str, request: gr.Request,
-                          progress: gr.Progress = gr.Progress()) -> tuple[str, None]:
-                return self.upload(path, progress, secret, request.headers), None  # clear the picker for the next file
-
-            def on_remove(doc_id: str | None, secret: str, request: gr.Request, progress: gr.Progress = gr.Progress()) -> str:
-                return self.remove(doc_id, progress, secret, request.headers)
-
-            for handler in (on_upload, on_remove):
-                # Gradio finds gr.Request by type hint; ours are strings naming the lazily imported gr, which
-                # typing.get_type_hints cannot resolve, so give it the class itself.
-                handler.__annotations__ = {"request": gr.Request}
-
-            upload.click(on_upload, [file, token], [status, file]).then(self.refresh, None, pickers)
-            remove.click(on_remove, [gone, token], status).then(self.refresh, None, pickers)
-            demo.load(self.refresh, None, pickers)
+                    self._library_tab(gr, ui, max_file_mb)
+            self._wire(gr, ui)
+            demo.load(self.refresh, None, ui.pickers)
         return demo
+
+    def _qa_tab(self, gr, ui: SimpleNamespace) -> None:
+        with gr.Row():
+            with gr.Column(scale=3):
+                ui.chatbot = gr.Chatbot(label="对话", height=480, feedback_options=None, elem_id="pq-chat")
+                ui.question = gr.Textbox(label="问题（按 Enter 发送）", lines=1, max_lines=4,
+                                         placeholder="例如：阳泉对科技型中小企业融资有哪些支持？", elem_id="pq-question")
+                with gr.Row():
+                    ui.send = gr.Button("发送", variant="primary", elem_id="pq-send")
+                    ui.clear = gr.Button("清空对话")
+                with gr.Row():
+                    ui.doc = gr.Dropdown(self.doc_choices("全部文档"), value="", label="限定文档")
+                    ui.dept = gr.Dropdown(self.unit_choices("不限部门"), value="", label="限定部门")
+                ui.gen = gr.Radio(self.GENERATORS, value=self.default_generator, label="生成方式")
+            with gr.Column(scale=2):
+                ui.cards = gr.HTML("<p class='pq-summary'>提问后，这里显示回答所依据的条款原文。</p>", elem_id="pq-cards")
+                ui.export = gr.Textbox(label="导出 Markdown（最近一个回答及其依据）", lines=6, max_lines=14,
+                                       buttons=["copy"], interactive=False, elem_id="pq-export")
+
+    def _library_tab(self, gr, ui: SimpleNamespace, max_file_mb: float) -> None:
+        from ingest.loaders import SUPPORTED
+
+        ui.table = gr.Dataframe(self.table(), headers=["编号", "标题", "条款数", "地区", "日期", "发文机关", "文件", "格式", "与之重复"],
+                                interactive=False, wrap=True)
+        ui.tree_doc = gr.Dropdown(self.doc_choices(), value=None, label="查看条款结构", elem_id="pq-tree-doc")
+        ui.tree_html = gr.HTML(elem_id="pq-tree")
+        if not self.guard.enabled:
+            gr.HTML(notice(self.guard.disabled_message, "error"))
+        with gr.Row():
+            ui.file = gr.File(label=f"上传文档（{' '.join(SUPPORTED)}，不超过 {max_file_mb:g} MB）",
+                              type="filepath", elem_id="pq-file")
+            with gr.Column():
+                ui.token = gr.Textbox(label="管理口令（上传、删除时需要）", type="password", max_lines=1,
+                                      visible=self.guard.needs_token, elem_id="pq-token")
+                ui.upload = gr.Button("上传并更新索引", variant="primary", elem_id="pq-upload",
+                                      interactive=self.guard.enabled)
+                ui.gone = gr.Dropdown(self.doc_choices(), value=None, label="删除文档")
+                ui.remove = gr.Button("删除所选文档", variant="stop", interactive=self.guard.enabled)
+        ui.status = gr.HTML(elem_id="pq-upload-status")
+
+    def _wire(self, gr, ui: SimpleNamespace) -> None:
+        outs = [ui.chatbot, ui.cards, ui.export, ui.transcript, ui.history, ui.question]
+        ins = [ui.question, ui.transcript, ui.history, ui.doc, ui.dept, ui.gen]
+        for trigger in (ui.question.submit, ui.send.click):
+            trigger(self.chat, ins, outs, concurrency_limit=16, show_progress="minimal")
+        reset = (lambda: ([], "", "", [], []), None, [ui.chatbot, ui.cards, ui.export, ui.transcript, ui.history])
+        ui.clear.click(*reset)
+        ui.chatbot.clear(*reset)  # the chat's own bin icon forgets the history too
+        ui.tree_doc.change(self.tree, ui.tree_doc, ui.tree_html)
+        pickers = [ui.table, ui.doc, ui.dept, ui.unit, ui.place, ui.tree_doc, ui.gone, ui.duty_place, ui.duty_doc]
+        ui.pickers = [p if p is not None else gr.State() for p in pickers]
+
+        def on_upload(path: str | None, secret: str, request: gr.Request,
+                      progress: gr.Progress = gr.Progress()) -> tuple[str, None]:
+            return self.upload(path, progress, secret, request.headers), None  # clear the picker for the next file
+
+        def on_remove(doc_id: str | None, secret: str, request: gr.Request, progress: gr.Progress = gr.Progress()) -> str:
+            return self.remove(doc_id, progress, secret, request.headers)
+
+        for handler in (on_upload, on_remove):
+            # Gradio finds gr.Request by type hint; ours are strings naming the lazily imported gr, which
+            # typing.get_type_hints cannot resolve, so give it the class itself.
+            handler.__annotations__ = {"request": gr.Request}
+
+        ui.upload.click(on_upload, [ui.file, ui.token], [ui.status, ui.file]).then(self.refresh, None, ui.pickers)
+        ui.remove.click(on_remove, [ui.gone, ui.token], ui.status).then(self.refresh, None, ui.pickers)

@@ -21,7 +21,7 @@ from index.routing import Route, route
 from index.snapshot import Snapshot, SnapshotHolder
 from index.store import IndexData
 from ingest.departments import resolve_unit
-from ingest.normalize import normalize
+from policyqa.text import normalize
 from ingest.records import Hit, SearchResult
 from policyqa.errors import NotFoundError, PolicyQAError, QuestionError
 

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ingest.normalize import normalize
+from policyqa.text import normalize
 from ingest.units import (  # noqa: F401  (canonical, ALIASES: re-exported for qa/ and index/)
     ALIASES,
     canonical,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from ingest.normalize import normalize
+from policyqa.text import normalize
 from ingest.records import Clause
 from policyqa.errors import PolicyQAError
 

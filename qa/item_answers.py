@@ -87,17 +87,17 @@ def answer_from_items(question: str, standalone: str, terms: Sequence[str], hits
         cites = [Citation(1, where, ())] if where else []
         return Answer(question=question, text=text + (f"原文：“{_sentence_with(where.text, item.department)}”[1]"
                                                         if where else ""), citations=tuple(cites),
-                      generator="items", checked="not needed")
+                      generator="items")
     clause = clauses.get(item.clause_id)
     if clause is None:
         return None
     if item.amount.value is None:
         return Answer(question=question, text=f"现有文件没有写明“{item.name}”的具体金额。原文：“{item.quote}”",
-                      refused=True, related=tuple(hits[:3]), generator="items", checked="not needed")
+                      refused=True, related=tuple(hits[:3]), generator="items")
     lines = [f"《{clause.doc_title}》{clause.path_text}：{i.name}，{amount_phrase(i)}。" for i in found[:3]]
     lines.append(f"原文：“{item.quote}”[1]")
     return Answer(question=question, text="\n".join(lines), citations=(Citation(1, clause, (item.quote,)),),
-                  generator="items", checked="not needed")
+                  generator="items")
 
 
 def _sentence_with(text: str, needle: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import ROOT
-from ingest.normalize import match_key
+from policyqa.text import match_key
 from policyqa.settings import Settings
 from qa.chain import Answerer
 from faces.wiring import generator_factories
