@@ -22,7 +22,7 @@ import json
 import sys
 from pathlib import Path
 
-from ingest.normalize import match_key
+from policyqa.text import match_key
 
 OVERLAP = 0.5
 

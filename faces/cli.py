@@ -245,8 +245,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", help="corpus folder, searched recursively (default: settings.corpus_dir)")
     _index_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--items-model", choices=["off", "llama", "openai"],
-                   help="model for provisions the item rules cannot read (default: settings.items_model, off)")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("search", help="find the clauses for a question")
@@ -280,12 +278,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
 
-    add_calculator_parsers(sub)  # items, match, tasks (faces/cli_calc.py)
-
     p = sub.add_parser("serve", help="start the web app and HTTP API")
     p.add_argument("--host", help="address to bind (default: settings.host, 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default: settings.port, 7860)")
     p.set_defaults(func=cmd_serve)
+    add_calculator_parsers(sub)  # items, match, tasks, build --items-model (faces/cli_calc.py)
     return parser
 
 

@@ -135,7 +135,11 @@ _OPTIONS = {
 
 
 def add_parsers(sub) -> None:
-    """The three subcommands, added to the `policyqa` parser; each reads `--index` and prints `--json`."""
+    """The three subcommands, added to the `policyqa` parser (each reads `--index` and prints `--json`),
+    and the build command's `--items-model` option (the build parser must be there already)."""
+    sub.choices["build"].add_argument("--items-model", choices=["off", "llama", "openai"],
+                                      help="model for provisions the item rules cannot read "
+                                           "(default: settings.items_model, off)")
     for name, (text, func, options) in _OPTIONS.items():
         p = sub.add_parser(name, help=text)
         for flag, help_text in options:

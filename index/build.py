@@ -166,13 +166,11 @@ def build_index(
     max_bytes: int = 20 * 1024 * 1024,
     progress: Callable[[int, int], None] | None = None,
     context_weight: float | None = CONTEXT_WEIGHT,
-    keep_versions: int = 0,
-    items: ItemExtractor | None = None,
+    keep_versions: int = 0, items: ItemExtractor | None = None,
 ) -> BuildReport:
     """Bring `index_dir` up to date with `corpus`; `progress(done, total)` reports embedding;
     `context_weight` is how clause vectors are made (see `clause_vectors`); `keep_versions` older
-    versions stay on disk after publishing (for rollback); `items` reads the support items (rules only
-    by default)."""
+    versions stay on disk after publishing (for rollback); `items` reads support items (rules by default)."""
     start = time.perf_counter()
     index_dir.mkdir(parents=True, exist_ok=True)
     with BuildLock(index_dir):

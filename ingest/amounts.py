@@ -17,12 +17,11 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ingest.normalize import normalize
-from ingest.numerals import to_int
 from ingest.vocab import groups
+from policyqa.text import CN_NUM, normalize, to_int
 
 WORDS_FILE = Path(__file__).with_name("data") / "item_words.txt"
-_CN = "零〇一二两三四五六七八九十百千"
+_CN = CN_NUM.replace("万", "")  # 三十万元 reads as 三十 + 万元
 _NUM = rf"(?:\d+(?:,\d{{3}})*(?:\.\d+)?|[{_CN}]+)"
 _DASH = r"(?:—{1,2}|-|~|～|至|到)"
 _MONEY = re.compile(rf"(?P<a>{_NUM})(?:{_DASH}(?P<b>{_NUM}))?(?P<unit>亿元|万元|千元|元)(?P<per>/[\u4e00-\u9fff])?")

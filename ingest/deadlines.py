@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 
-from ingest.normalize import normalize
 from ingest.vocab import groups
+from policyqa.text import normalize
 
 _YMD = r"\d{4}年(?:\d{1,2}月(?:\d{1,2}日)?)?"
 _DATED = re.compile(rf"(?:{_YMD}|\d{{1,2}}月)(?:底|末|中旬|上旬|下旬)?(?:前|之前|以前)|\d{{4}}年(?:底|末)")

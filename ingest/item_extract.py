@@ -21,9 +21,8 @@ from ingest.departments import provision_id
 from ingest.item_fields import applicants, exclusions, handler, validity
 from ingest.items import Draft, SupportItem, segment_drafts, settle_members
 from ingest.records import Clause, DocMeta
-from ingest.segments import clean_condition, read_segments
+from ingest.segments import clean_condition, read_segments, strip_numbering
 
-_NUMBERING = re.compile(r"^[(（]?[一二三四五六七八九十\d]+[)）、.．]?|^第[一二三四五六七八九十百\d]+[条章节]")
 
 
 class Provision:
@@ -116,7 +115,7 @@ def _caps_of_previous(drafts: list[Draft]) -> list[Draft]:
 def _label(segments, seg_index: int) -> str:
     """The short title sentence before a segment ("（一）落户补贴。", "鼓励企业产品研发。"), or ""."""
     for seg in reversed(segments[:seg_index]):
-        core = _NUMBERING.sub("", seg.text.rstrip("。;；:：\n"))
+        core = strip_numbering(seg.text.rstrip("。;；:：\n"))
         if not seg.mentions and len(core) <= 12 and not any(w in core for w in words("grant_verb")):
             return core
     return ""
@@ -159,7 +158,7 @@ def _name(d: Draft, prov: Provision, siblings: int, own_label: bool = False) -> 
     """A readable name: the listed case (分别), the provision's title line when it states one item (or a
     title line of its own: "（二）租金补贴。"), the item's own condition, the benefit noun it names
     (交通补贴), else the title."""
-    title = _NUMBERING.sub("", prov.path[-1]).strip() if prov.path else ""
+    title = strip_numbering(prov.path[-1]) if prov.path else ""
     noun = _FORM_NOUN.search(re.sub(r"[\d.]+(?:万元|元|%)|每[人年月件家]", "", d.text))
     if d.member:
         base = next((c for c in d.conditions if d.member in c), d.member)
@@ -184,7 +183,7 @@ def _section_kind(prov: Provision) -> tuple[str, int]:
     provision's own title is its label line ("1、受理范围：") when its breadcrumb ends with a bare number."""
     titles = list(prov.path)
     first = prov.parts[0].text.strip().split("\n", 1)[0]
-    own = re.split(r"[:：。]", _NUMBERING.sub("", first.strip()), maxsplit=1)[0]
+    own = re.split(r"[:：。]", strip_numbering(first), maxsplit=1)[0]
     if titles and len(own) <= 16:
         titles[-1] = titles[-1] + own
     for i in range(len(titles) - 1, -1, -1):

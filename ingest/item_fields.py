@@ -15,11 +15,11 @@ from functools import lru_cache
 
 from ingest.amounts import number, words
 from ingest.units import has_unit_suffix
+from policyqa.text import CN_NUM
 
 _BOUNDARY = "的对为由向和或及与、,，:：;；。%"
 _HANDLER_END = ("部门", "机构", "机关", "学校", "办公室", "工作站", "小组", "科", "站", "处")
 _DATE = r"(\d{4})年(\d{1,2})月(\d{1,2})日"
-_CN_NUMERAL = "一二三四五六七八九十"
 
 
 @lru_cache(maxsize=1)
@@ -134,7 +134,7 @@ def validity(text: str, issued: str = "") -> tuple[str, str]:
     if m:
         end = _iso(*m.groups())
     else:
-        m = re.search(rf"有效期(?:为)?([\d{_CN_NUMERAL}]+)年|(?:暂定)?([\d{_CN_NUMERAL}]+)年有效期", text)
+        m = re.search(rf"有效期(?:为)?([\d{CN_NUM}]+)年|(?:暂定)?([\d{CN_NUM}]+)年有效期", text)
         years = number(m.group(1) or m.group(2)) if m else None
         if years and start:
             y, mo, d = map(int, start.split("-"))

@@ -21,11 +21,12 @@ import re
 from dataclasses import dataclass
 
 from ingest.amounts import Mention, find_amounts, has_formula, paren_depths, words
+from policyqa.text import CN_NUM
 
 _SENTENCE_END = "。!?！？\n"
 _SEGMENT_END = ";；"
 _PIECE_END = ",:，："
-_NUMBERING = re.compile(r"^(?:第[一二三四五六七八九十百零〇\d]+[条章节]|[一二三四五六七八九十]+、|\(?[一二三四五六七八九十\d]+\)|\d+[、.．]|[①-⑳])")
+_NUMBERING = re.compile(rf"^\s*(?:第[{CN_NUM}\d\s]+?[条章节编]|[{CN_NUM}]+\s*[、.．]|[(（][{CN_NUM}\d]+[)）]|\d+\s*[、.．](?!\d)|[①-⑳])\s*")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 

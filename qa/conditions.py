@@ -31,7 +31,7 @@ def _slots(text: str) -> list[set[str]]:
     import jieba
 
     stop = set(words("stop")) | set(AT_LEAST) | set(AT_MOST)
-    text = re.sub(rf"(?:[\d.]+|[{''.join(CN_DIGIT)}])(?:亿元|万元|元|%|个月|年|人|件|家|亩)?(?:及以上|以上|以下|以内|内)?", "", text)
+    text = re.sub(rf"(?:[\d.]+|[{CN_DIGIT}])(?:亿元|万元|元|%|个月|年|人|件|家|亩)?(?:及以上|以上|以下|以内|内)?", "", text)
     slots: list[set[str]] = []
     joined = free = False
     for t in (t for t in jieba.lcut(re.sub(r"[“”\"()（）]", "", text)) if t.strip()):

@@ -14,9 +14,9 @@ from __future__ import annotations
 from typing import Sequence
 
 from ingest.items import SupportItem
-from ingest.normalize import normalize
 from ingest.records import Hit
 from ingest.vocab import groups
+from policyqa.text import normalize, split_sentences
 from qa.answer import Answer, Citation
 
 MIN_SHARE = 0.5
@@ -102,9 +102,7 @@ def answer_from_items(question: str, standalone: str, terms: Sequence[str], hits
 
 def _sentence_with(text: str, needle: str) -> str:
     """The sentence of `text` that names `needle` (the whole text if none does)."""
-    import re
-
-    for sentence in re.split(r"(?<=[。；;])", text):
+    for sentence in split_sentences(text):
         if needle in normalize(sentence).replace(" ", ""):
             return sentence.strip()
     return text.strip()

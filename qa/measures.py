@@ -19,13 +19,13 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-from ingest.normalize import normalize
 from ingest.vocab import groups
+from policyqa.text import normalize, to_int
 
 MET, UNMET, UNKNOWN, SOFT = "met", "unmet", "unknown", "soft"
 _DATE = re.compile(r"(\d{4})年(?:(\d{1,2})月(?:(\d{1,2})日)?)?")
-CN_DIGIT = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10, "半": 0.5}
-_NUMBER = re.compile(r"(\d+(?:\.\d+)?|[一二两三四五六七八九十半])(亿元|万元|元|%|个月|年|人|件|家|亩)")
+CN_DIGIT = "一二两三四五六七八九十半"  # figures of durations and counts (满一年, 半年)
+_NUMBER = re.compile(rf"(\d+(?:\.\d+)?|[{CN_DIGIT}])(亿元|万元|元|%|个月|年|人|件|家|亩)")
 AT_LEAST = ("超过", "大于", "高于", "达到", "不低于", "不少于", "满", "以上", "及以上", "突破")
 FIELD_SOURCE = "企业信息（画像字段）"  # the reason of a threshold a profile field settles
 AT_MOST = ("不超过", "以下", "以内", "低于", "少于", "内", "不足", "不满")
@@ -223,7 +223,7 @@ def _number(text: str) -> float | None:
     try:
         return float(text)
     except ValueError:
-        return CN_DIGIT.get(text)
+        return 0.5 if text == "半" else (float(n) if (n := to_int(text)) is not None else None)
 
 
 def numbers(text: str) -> list[tuple[str, str, float, str, str]]:

@@ -20,10 +20,10 @@ from typing import Mapping, Sequence
 from ingest.deadlines import deadline
 from ingest.departments import canonical, provision_id
 from ingest.records import Clause, DocMeta
+from ingest.segments import strip_numbering
 from policyqa.errors import NotFoundError
 
 HEADERS = ("序号", "任务", "牵头单位", "配合单位", "完成时限", "条款")
-_NUMBER = re.compile(r"^\s*(?:第[一二三四五六七八九十百零〇\d]+[条章节]|[一二三四五六七八九十百]+[、.]|[(（][一二三四五六七八九十\d]+[)）]|\d+[、.．])\s*")
 _TAG = re.compile(r"[(（][^()（）]*(?:牵头|负责|配合|责任单位|协助)[^()（）]*[)）]")
 
 
@@ -69,7 +69,7 @@ class TaskRow:
 
 def task_title(text: str) -> str:
     """A provision's task: its first sentence without number or tag, at most 40 characters."""
-    first = _NUMBER.sub("", _TAG.sub("", text.strip()).split("\n", 1)[0])
+    first = strip_numbering(_TAG.sub("", text.strip()).split("\n", 1)[0])
     title = re.split(r"[。；;]", first, maxsplit=1)[0].strip()
     return title if len(title) <= 40 else title[:39] + "…"
 

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import ROOT
 from ingest.amounts import Squeezed, find_amounts
-from ingest.normalize import match_key
+from policyqa.text import match_key
 
 CALC = ROOT / "tests" / "data" / "calculator"
 
