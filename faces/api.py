@@ -3,6 +3,7 @@
     POST /api/ask, /api/search, /api/eligibility; GET /api/departments[/{name}], /api/documents, /api/health
     POST /api/ask/stream   the same answer as NDJSON events: status, token (the model's draft, marked
                            "unchecked": true), then answer (the checked answer, /api/ask's shape)
+    GET  /api/items, /api/tasks[/units], /tasks/print; POST /api/match   政策计算器, 任务分工表 (faces/api_calc.py)
     POST /api/documents (multipart field `file`), PATCH /api/documents/{doc_id} (title, date, issuer,
     region), DELETE /api/documents/{doc_id}   corpus changes
     GET  /openapi.json, /docs, /redoc   (the docs pages' assets are served by the app: faces/apidocs.py)
@@ -32,11 +33,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
+from faces.api_calc import calculator_routes
 from faces.apidocs import add_offline_docs
 from faces.errors import api_body, internal_body, status_of
 from faces.guard import ChangeGuard, capped_receive, is_loopback
 from faces.render import CSS
 from faces.webui import WebUI
+from faces.webui_calc import CalculatorTabs
 from policyqa.errors import BusyError, PolicyQAError, UploadError, UploadTooLargeError
 
 if TYPE_CHECKING:
@@ -133,6 +136,7 @@ def build_api(service: Service, guard: ChangeGuard | None = None) -> FastAPI:
     add_offline_docs(api)
     _error_handlers(api)
     _read_routes(api, service)
+    calculator_routes(api, service)  # items, match, tasks (faces/api_calc.py)
     _change_routes(api, service, guard or ChangeGuard())
     return api
 
@@ -203,9 +207,10 @@ def _read_routes(api: FastAPI, service: Service) -> None:
         return [r.to_json() for r in service.departments()]
 
     @api.get("/api/departments/{name}")
-    def department(name: str) -> dict:
-        """Every provision one unit leads or shares, by document (`policyqa departments NAME --json`)."""
-        return service.department(name[:100]).to_json()
+    def department(name: str, place: Name | None = None, doc: Name | None = None) -> dict:
+        """Every provision one unit leads or shares, by document (`policyqa departments NAME --json`), within
+        one place (also written "阳泉市·市科技局") and document if given."""
+        return service.department(name[:100], place=place, doc=doc).to_json()
 
     @api.get("/api/documents")
     def documents() -> list[dict]:
@@ -294,8 +299,9 @@ def create_app(settings: Settings, service: Service | None = None, *, ui: bool =
         from faces.wiring import available_generators
 
         offered = available_generators(settings) if generators is None else generators
-        blocks = WebUI(service, default_generator=settings.generator, guard=guard,
-                       generators=offered).blocks(settings.max_file_mb)
+        calculator = CalculatorTabs(service)  # 政策计算器 and 部门职责 (faces/webui_calc.py)
+        blocks = WebUI(service, default_generator=settings.generator, guard=guard, generators=offered,
+                       calculator=calculator).blocks(settings.max_file_mb)
         theme = gr.themes.Soft(font=["Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "sans-serif"],
                                font_mono=["Noto Sans Mono CJK SC", "monospace"])
         api = gr.mount_gradio_app(api, blocks, path="/", css=CSS, theme=theme, footer_links=["api"],
