@@ -116,6 +116,7 @@ def cmd_build(args: argparse.Namespace, settings) -> int:
     from faces.wiring import item_extractor
     from index.build import build_index
     from index.embedder import make_embedder
+    from index.engine import engine_spec
     from ingest.corpus import warn_skipped
     from qa.journal import change_lock, recover
 
@@ -131,10 +132,11 @@ def cmd_build(args: argparse.Namespace, settings) -> int:
 
     embedder = make_embedder(settings.embedding_model, batch_size=settings.embed_batch_size)
     with change_lock(index_dir, on_wait=lambda why: print(f"waiting: {why}", file=sys.stderr)):
-        recover(corpus, index_dir, locked=True, check_corpus=False)
+        recover(corpus, index_dir, locked=True, check_corpus=False, engine=engine_spec(settings))
         report = build_index(corpus, index_dir, embedder, limit=settings.max_clause_chars,
                              max_bytes=int(settings.max_file_mb * 1024 * 1024), progress=progress,
-                             keep_versions=settings.keep_versions, items=item_extractor(settings, args.items_model))
+                             keep_versions=settings.keep_versions, engine=engine_spec(settings),
+                             items=item_extractor(settings, args.items_model))
     if bar is not None:
         bar.close()
     warn_skipped(report.skipped)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable, Mapping
 
 from index.embedder import Embedder, make_embedder
+from index.engine import engine_spec
 from index.search import Retriever
 from qa.chain import Answerer
 from qa.gate import GenerationGate, gated
@@ -29,9 +30,11 @@ def generator_factories(settings: Settings) -> dict[str, Callable[[], Generator]
 
 
 def build_retriever(settings: Settings, index_dir: Path | None = None, embedder: Embedder | None = None) -> Retriever:
-    """The Retriever over `index_dir` (default settings.index_dir) with the configured embedding model."""
+    """The Retriever over `index_dir` (default settings.index_dir) with the configured embedding model and
+    index engine (the engine the next build writes; Milvus credentials for reading)."""
     embedder = embedder or make_embedder(settings.embedding_model, batch_size=settings.embed_batch_size)
-    return Retriever(index_dir or settings.index_dir, embedder, max_question_chars=settings.max_question_chars)
+    return Retriever(index_dir or settings.index_dir, embedder, max_question_chars=settings.max_question_chars,
+                     engine=engine_spec(settings))
 
 
 def build_answerer(settings: Settings, retriever: Retriever,

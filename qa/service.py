@@ -62,7 +62,7 @@ class Service:
     def recover(self) -> Recovery:
         """The start-up check (qa/journal.py): finish or undo a change a crash interrupted, remove its
         debris, and report files the index lacks or has without a file. Run before the index loads."""
-        self.recovery = recover(self.corpus_dir, self.retriever.index_dir)
+        self.recovery = recover(self.corpus_dir, self.retriever.index_dir, engine=self.retriever.engine)
         return self.recovery
 
     def warm_up(self, *, generator: bool = False) -> "Service":
