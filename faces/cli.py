@@ -265,6 +265,13 @@ def _documents_parser(sub) -> None:
     p.set_defaults(func=cmd_documents)
 
 
+def _serve_parser(sub) -> None:
+    p = sub.add_parser("serve", help="start the web app and HTTP API")
+    p.add_argument("--host", help="address to bind (default: settings.host, 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default: settings.port, 7860)")
+    p.set_defaults(func=cmd_serve)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="policyqa", description="Cited answers from Chinese policy documents")
@@ -320,10 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_eval)
 
     _documents_parser(sub)
-    p = sub.add_parser("serve", help="start the web app and HTTP API")
-    p.add_argument("--host", help="address to bind (default: settings.host, 127.0.0.1)")
-    p.add_argument("--port", type=int, help="port (default: settings.port, 7860)")
-    p.set_defaults(func=cmd_serve)
+    _serve_parser(sub)
     add_calculator_parsers(sub)  # items, match, tasks, build --items-model (faces/cli_calc.py)
     return parser
 
