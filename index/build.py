@@ -31,6 +31,7 @@ from index.engines import engine_class
 from index.lexical import Tokenizer, load_terms
 from index.locks import FileLock, LockHeld
 from index.store import FORMAT_VERSION, IndexData, doc_meta_to_json, open_index, read_manifest
+from index.item_store import ItemExtractor
 from index.writer import write_version
 from ingest.corpus import CorpusLoad, load_corpus
 from ingest.records import PATH_SEP, Clause, DocMeta
@@ -286,11 +287,12 @@ def build_index(
     context_weight: float | None = CONTEXT_WEIGHT,
     keep_versions: int = 0,
     engine: EngineSpec = EngineSpec(),
+    items: ItemExtractor | None = None,
 ) -> BuildReport:
     """Bring `index_dir` up to date with `corpus` in the engine `engine`: plan, embed, write, publish.
     `progress(done, total)` reports embedding; `context_weight` is how clause vectors are made (see
-    `clause_vectors`); `keep_versions` older versions stay on disk after publishing (for rollback).
-    BuildLockedError if another build runs; EngineError/EngineBusyError (before any embedding) if the
+    `clause_vectors`); `keep_versions` older versions stay on disk after publishing (for rollback);
+    `items` reads support items (rules by default). BuildLockedError if another build runs; EngineError/EngineBusyError (before any embedding) if the
     engine cannot be reached; IndexFolderError if the version cannot be written."""
     start = time.perf_counter()
     index_dir.mkdir(parents=True, exist_ok=True)
@@ -309,7 +311,7 @@ def build_index(
             if prev is not None:
                 prev.engine.close()
             manifest = plan_manifest(plan, embedder, matrix.shape[1], settings_key, passage)
-            version = write_version(index_dir, manifest, plan.clauses, tokens, matrix, engine, keep_versions)
+            version = write_version(index_dir, manifest, plan.clauses, tokens, matrix, engine, keep_versions, items)
         finally:
             if session is not None:
                 session.close()

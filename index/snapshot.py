@@ -23,6 +23,7 @@ from typing import Callable, Mapping, TypeVar
 import numpy as np
 
 from index.engine import EngineSpec
+from index.item_store import read_items
 from index.lexical import Tokenizer
 from index.store import IndexData, live_version_name, open_index
 from ingest.records import DocMeta
@@ -80,6 +81,11 @@ class Snapshot:
     def clauses(self):
         """The clause records in row order."""
         return self.data.clauses
+
+    @property
+    def items(self) -> tuple:
+        """The version's support items (ingest/items.SupportItem), read on first use and kept."""
+        return self.derived("items", lambda: tuple(read_items(self.data.folder)))
 
     @property
     def manifest(self) -> dict:

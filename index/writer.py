@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.item_store import ItemExtractor, write_items
 from index.engine import EngineSpec, Rows
 from index.engines import engine_class
 from index.store import CURRENT, MANIFEST, engine_info, file_digest, publish, write_json, write_jsonl
@@ -29,11 +30,12 @@ log = logging.getLogger(__name__)
 
 
 def write_version(index_dir: Path, manifest: dict, clauses: list[Clause], tokens: list[list[str]],
-                  matrix: np.ndarray, engine: EngineSpec, keep_versions: int = 0) -> Path:
+                  matrix: np.ndarray, engine: EngineSpec, keep_versions: int = 0,
+                  items: ItemExtractor | None = None) -> Path:
     """Write the version folder and its engine rows, then publish it and prune what publishing retired.
     IndexFolderError (saying what to do; the previous version stays live) if it cannot be written."""
     try:
-        version = _write_version(index_dir, manifest, clauses, tokens, matrix, engine)
+        version = _write_version(index_dir, manifest, clauses, tokens, matrix, engine, items)
         _publish_or_discard(index_dir, version, keep_versions, engine)
     except OSError as exc:
         raise IndexFolderError(
@@ -91,7 +93,7 @@ def _drop_quietly(index_dir: Path, info: dict | None, engine: EngineSpec, versio
 
 
 def _write_version(index_dir: Path, manifest: dict, clauses: list[Clause], tokens, matrix: np.ndarray,
-                   engine: EngineSpec = EngineSpec()) -> Path:
+                   engine: EngineSpec = EngineSpec(), items: ItemExtractor | None = None) -> Path:
     """Write a complete version folder and its engine rows; on any failure remove both and re-raise."""
     now = time.time()  # names sort by build time (to the millisecond), which `publish(keep=…)` relies on
     version = index_dir / f"v-{time.strftime('%Y%m%dT%H%M%S', time.localtime(now))}.{int(now * 1000) % 1000:03d}-{secrets.token_hex(3)}"
@@ -99,6 +101,7 @@ def _write_version(index_dir: Path, manifest: dict, clauses: list[Clause], token
     try:
         version.mkdir()
         write_jsonl(version / "clauses.jsonl", (c.to_record() for c in clauses))
+        manifest["items"] = write_items(version, clauses, manifest, items)  # support items (index/item_store.py)
         write_jsonl(version / "tokens.jsonl", tokens)
         stored = engine_class(engine.name).create(version, engine, matrix.shape[1])
         stored.upsert(Rows.of(clauses, tokens, matrix))

@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     milvus_uri: str = ""
     milvus_token: SecretStr = SecretStr("")  # a server's "user:password" or API key; never logged or stored
 
+    # Support items: the model that reads what the rules cannot (off, llama, openai), and how many
+    # provisions one build may send it (the laws corpus would send thousands)
+    items_model: str = "off"
+    items_model_budget: int = Field(20, ge=0)
+
     # Retrieval
     embedding_model: str = str(ROOT / "var" / "models" / "multilingual-e5-small")
     embed_batch_size: int = Field(16, ge=1)
