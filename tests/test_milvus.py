@@ -18,6 +18,7 @@ import pytest
 
 from conftest import CORPUS, ROOT, hashing_settings
 from eval.harness import evaluate, load_questions, summarize
+from faces.wiring import build_service
 from index import milvus_lite
 from index.build import build_index
 from index.embedder import HashingEmbedder
@@ -25,7 +26,6 @@ from index.engine import EngineSpec
 from index.engine_milvus import collection_name
 from index.search import Retriever
 from index.store import current_version, open_index
-from faces.wiring import build_service
 from serving import app_env
 
 pytestmark = pytest.mark.milvus
