@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from qa.views import TreeNode
 
 HEADERS = ["标题", "地区", "日期", "发文机关", "条款数", "文件", "格式", "与之重复", "编号"]
-WIDTHS = ["24%", "10%", "9%", "12%", "6%", "14%", "6%", "9%", "10%"]  # all columns in view on a wide screen
+WIDTHS = ["260px", "120px", "100px", "150px", "70px", "190px", "70px", "110px", "150px"]  # fits a wide screen; scrolls on a phone
 
 
 class LibraryTab:

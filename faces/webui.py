@@ -157,7 +157,7 @@ class WebUI(LibraryTab):
                     ui.clear = gr.Button("清空对话", elem_id="pq-clear")
             with gr.Column(scale=2, min_width=320):
                 ui.cards = gr.HTML("<p class='pq-summary'>提问后，这里显示回答所依据的条款原文。</p>", elem_id="pq-cards")
-                ui.export = gr.Textbox(label="导出为 Markdown 文本（最近一个回答及其依据）", lines=4, max_lines=12,
+                ui.export = gr.Textbox(label="导出为 Markdown 文本（最近一个回答）", lines=4, max_lines=12,
                                        buttons=["copy"], interactive=False, elem_id="pq-export")
 
     def _wire(self, gr, ui: SimpleNamespace) -> None:
