@@ -4,18 +4,22 @@ FastAPI's default pages load from one.
 
 The assets come from the pinned PyPI package `fastapi-offline` (its `static/` folder: swagger-ui-bundle.js,
 swagger-ui.css, redoc.standalone.js, favicon.png); only the files are used, mounted at /api-docs-assets.
+ReDoc's bundle draws its menu logo from a CDN address written inside it; the app serves the bundle
+with that address pointing at the packaged favicon instead, so no request leaves the app.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 ASSETS_URL = "/api-docs-assets"
+REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
 
 
 def assets_dir() -> Path:
@@ -25,8 +29,20 @@ def assets_dir() -> Path:
     return Path(fastapi_offline.__file__).parent / "static"
 
 
+@lru_cache(maxsize=1)
+def redoc_bundle() -> bytes:
+    """ReDoc's script with its CDN logo address replaced by the packaged favicon's."""
+    text = (assets_dir() / "redoc.standalone.js").read_text(encoding="utf-8")
+    return text.replace(REDOC_LOGO, f"{ASSETS_URL}/favicon.png").encode("utf-8")
+
+
 def add_offline_docs(api: FastAPI) -> None:
     """/docs and /redoc on `api` (created with docs_url=None, redoc_url=None), assets served locally."""
+
+    @api.get(f"{ASSETS_URL}/redoc.standalone.js", include_in_schema=False)
+    def redoc_script() -> Response:  # before the mount below, so it answers for that one file
+        return Response(redoc_bundle(), media_type="text/javascript")
+
     api.mount(ASSETS_URL, StaticFiles(directory=assets_dir()), name="api-docs-assets")
     redirect = "/docs/oauth2-redirect"
 

@@ -253,7 +253,7 @@ def _index_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", help="index folder (default: settings.index_dir)")
 
 
-def _documents_parser(sub) -> None:
+def _documents_and_serve_parsers(sub) -> None:
     p = sub.add_parser("documents", help="list indexed documents, or correct one's title, date, issuer, region")
     p.add_argument("action", choices=["list", "edit"])
     p.add_argument("doc_id", nargs="?", help="the document to edit (its id, as `documents list` shows)")
@@ -264,8 +264,6 @@ def _documents_parser(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_documents)
 
-
-def _serve_parser(sub) -> None:
     p = sub.add_parser("serve", help="start the web app and HTTP API")
     p.add_argument("--host", help="address to bind (default: settings.host, 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default: settings.port, 7860)")
@@ -326,8 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
 
-    _documents_parser(sub)
-    _serve_parser(sub)
+    _documents_and_serve_parsers(sub)
     add_calculator_parsers(sub)  # items, match, tasks, build --items-model (faces/cli_calc.py)
     return parser
 

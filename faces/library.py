@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from qa.views import TreeNode
 
 HEADERS = ["标题", "地区", "日期", "发文机关", "条款数", "文件", "格式", "与之重复", "编号"]
-WIDTHS = ["24%", "10%", "9%", "12%", "6%", "14%", "6%", "9%", "10%"]  # all columns in view on a wide screen
+WIDTHS = ["260px", "120px", "100px", "150px", "70px", "190px", "70px", "110px", "150px"]  # fits a wide screen; scrolls on a phone
 
 
 class LibraryTab:
@@ -174,11 +174,13 @@ class LibraryTab:
             # typing.get_type_hints cannot resolve, so give it the class itself.
             handler.__annotations__ = {"request": gr.Request}
 
-        ui.upload.click(on_upload, [ui.file, ui.token], [ui.status, ui.file]).then(self.refresh, None, ui.pickers)
-        ui.save.click(on_edit, [ui.manage, *ui.meta, ui.token], ui.manage_status).then(self.refresh, None, ui.pickers)
+        refresh = (self.refresh, None, ui.pickers)
+        quiet = {"show_progress": "hidden"}  # the pickers refresh in the background; the notices say what happened
+        ui.upload.click(on_upload, [ui.file, ui.token], [ui.status, ui.file]).then(*refresh, **quiet)
+        ui.save.click(on_edit, [ui.manage, *ui.meta, ui.token], ui.manage_status).then(*refresh, **quiet)
         ui.remove.click(lambda d: (self.confirm_text(d), gr.update(visible=True), "") if d else
                         ("", gr.update(visible=False), notice("请先选择要删除的文档。")), ui.manage,
                         [ui.confirm_html, ui.confirm, ui.manage_status])
         ui.remove_no.click(lambda: ("", gr.update(visible=False)), None, [ui.manage_status, ui.confirm])
         ui.remove_yes.click(on_remove, [ui.manage, ui.token], [ui.manage_status, ui.confirm]).then(
-            self.refresh, None, ui.pickers).then(lambda: gr.update(value=None), None, ui.manage)
+            *refresh, **quiet).then(lambda: gr.update(value=None), None, ui.manage, **quiet)

@@ -157,21 +157,22 @@ class WebUI(LibraryTab):
                     ui.clear = gr.Button("清空对话", elem_id="pq-clear")
             with gr.Column(scale=2, min_width=320):
                 ui.cards = gr.HTML("<p class='pq-summary'>提问后，这里显示回答所依据的条款原文。</p>", elem_id="pq-cards")
-                ui.export = gr.Textbox(label="导出为 Markdown 文本（最近一个回答及其依据）", lines=4, max_lines=12,
+                ui.export = gr.Textbox(label="导出为 Markdown 文本（最近一个回答）", lines=4, max_lines=12,
                                        buttons=["copy"], interactive=False, elem_id="pq-export")
 
     def _wire(self, gr, ui: SimpleNamespace) -> None:
         outs = [ui.chatbot, ui.cards, ui.export, ui.transcript, ui.history, ui.question]
         ins = [ui.question, ui.transcript, ui.history, ui.doc, ui.dept, ui.gen]
         running = []
+        quiet = {"show_progress": "hidden"}  # the bubble says what is happening; Gradio's tracker is English
         for trigger in (ui.question.submit, ui.send.click):
-            shown = trigger(lambda: gr.update(visible=True), None, ui.stop)
-            answer = shown.then(self.chat, ins, outs, concurrency_limit=16, show_progress="minimal")
-            answer.then(lambda: gr.update(visible=False), None, ui.stop)
+            shown = trigger(lambda: gr.update(visible=True), None, ui.stop, **quiet)
+            answer = shown.then(self.chat, ins, outs, concurrency_limit=16, **quiet)
+            answer.then(lambda: gr.update(visible=False), None, ui.stop, **quiet)
             running.append(answer)
         stopping = ui.stop.click(None, None, None, cancels=running)  # first cancel, then say so: no late draft count
-        stopping.then(self.stopped, ui.transcript, [ui.chatbot, ui.transcript, ui.cards]).then(
-            lambda: gr.update(visible=False), None, ui.stop)
+        stopping.then(self.stopped, ui.transcript, [ui.chatbot, ui.transcript, ui.cards], **quiet).then(
+            lambda: gr.update(visible=False), None, ui.stop, **quiet)
         reset = (lambda: ([], "", "", [], []), None, [ui.chatbot, ui.cards, ui.export, ui.transcript, ui.history])
         ui.clear.click(*reset)
         ui.chatbot.clear(*reset)  # the chat's own bin icon forgets the history too

@@ -225,6 +225,7 @@ def test_api_docs_pages_load_their_assets_from_the_app(fresh):
     for page, assets in (("/docs", ("swagger-ui-bundle.js", "swagger-ui.css")), ("/redoc", ("redoc.standalone.js",))):
         html = client.get(page).text
         assert "cdn" not in html.lower() and "googleapis" not in html
+        assert b"cdn.redoc.ly" not in client.get("/api-docs-assets/redoc.standalone.js").content
         for asset in assets:
             assert f"/api-docs-assets/{asset}" in html
             r = client.get(f"/api-docs-assets/{asset}")
