@@ -124,6 +124,8 @@ def _region_check(item: SupportItem, region: str) -> Check:
         return Check(f"适用地区：{where}", UNKNOWN, "企业未填地区")
     if in_region(parts[-1], region) and all(in_region(p, region) or not _has_level(region, p) for p in parts):
         return Check(f"适用地区：{where}", MET, region)
+    if not _has_level(region, parts[-1]):  # a province's item, a profile that names no province
+        return Check(f"适用地区：{where}", UNKNOWN, f"企业地区“{region}”未写明是否在{parts[-1]}")
     return Check(f"适用地区：{where}", UNMET, f"企业在{region}")
 
 

@@ -57,6 +57,8 @@ def _facts(region: str, *facts: str, kinds=(), **fields):
     ("东莞市", "广东省深圳市南山区", "ineligible"),   # a city's items do not reach another city's
     ("全国", "吉林省通化市柳河县", "eligible"),
     ("", "广东省东莞市", "possible"),                 # a document of unknown place decides nothing
+    ("广东省", "深圳市南山区", "possible"),           # a profile naming no province: not ruled out
+    ("广州市天河区", "深圳市南山区", "ineligible"),
 ])
 def test_region_of_the_document_against_the_enterprise(item_region, profile_region, status):
     facts = _facts(profile_region, "2024年首次认定为国家高新技术企业")
