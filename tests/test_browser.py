@@ -235,11 +235,12 @@ FIELD = ROOT.parent / "shared" / "field"
 FIELD_HTML = FIELD / "gov-html-chrome" / "docs" / "16_一次性创业补贴_市人社局.html"
 FIELD_TEXT = FIELD / "pdf-text-dump" / "docs" / "广州市就业见习基地管理办法_pdf转文本.txt"
 # Visible text outside 详情 toggles, text boxes, file names and the clause text itself (documents may quote English).
-VISIBLE_WORDS = """() => { const skip = 'details, textarea, script, style, .pq-text, .pq-id, .pq-path, .pq-head, #pq-doc-table';
+VISIBLE_WORDS = """() => { const skip = 'details, textarea, script, style, .sr-only, .pq-text, .pq-id, .pq-path, .pq-head, #pq-doc-table';
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT); const words = []; let n;
   while ((n = walker.nextNode())) { const el = n.parentElement;
     if (!el || el.closest(skip) || !el.checkVisibility()) continue;
-    words.push(...(n.textContent.match(/[A-Za-z]{3,}/g) || [])); }
+    for (const w of (n.textContent.match(/[A-Za-z]{3,}/g) || []))
+      words.push(w + ' @ ' + el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className ? '.' + String(el.className).split(' ').join('.') : '')); }
   return words; }"""
 ALLOWED_WORDS = {"API", "Markdown", "txt", "markdown", "docx", "html", "htm", "pdf", "CSV", "XLSX", "POLICYQA_ADMIN_TOKEN"}
 
@@ -322,20 +323,20 @@ def test_layout_holds_at_desktop_and_phone_width(page, width):
     assert at["cards"]["bottom"] <= at["export"]["top"] + 1, "the sources run over the export box"
     if width < 500:  # on a phone the sources follow the question box, not ~900 px further down
         assert 0 <= at["cards"]["top"] - at["question"]["bottom"] < 200, at
-    words = [w for w in page.evaluate(VISIBLE_WORDS) if w not in ALLOWED_WORDS]
+    words = [w for w in page.evaluate(VISIBLE_WORDS) if w.split(' @ ')[0] not in ALLOWED_WORDS]
     assert not words, f"English outside the technical details: {words}"
     page.screenshot(path=str(ARTIFACTS / f"layout-{width}-qa.png"), full_page=True)
     _tab(page, "部门职责")
     _pick(page, "#pq-unit", "市科技局", "·市科技局（")
     page.wait_for_selector("#pq-unit-view h3", timeout=30_000)
     assert page.evaluate("document.documentElement.scrollWidth") <= width + 1, "the task table is cut off"
-    words = [w for w in page.evaluate(VISIBLE_WORDS) if w not in ALLOWED_WORDS]
+    words = [w for w in page.evaluate(VISIBLE_WORDS) if w.split(' @ ')[0] not in ALLOWED_WORDS]
     assert not words, f"English outside the technical details: {words}"
     page.screenshot(path=str(ARTIFACTS / f"layout-{width}-departments.png"), full_page=True)
     _tab(page, "文档库")
     page.wait_for_timeout(500)
     assert page.evaluate("document.documentElement.scrollWidth") <= width + 1, "the documents table is cut off"
-    words = [w for w in page.evaluate(VISIBLE_WORDS) if w not in ALLOWED_WORDS]
+    words = [w for w in page.evaluate(VISIBLE_WORDS) if w.split(' @ ')[0] not in ALLOWED_WORDS]
     assert not words, f"English outside the technical details: {words}"
     page.screenshot(path=str(ARTIFACTS / f"layout-{width}-library.png"), full_page=True)
     page.set_viewport_size({"width": 1400, "height": 1000})
