@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from eval.harness import Question, percentile
-from ingest.normalize import match_key
+from policyqa.text import match_key
 from policyqa.errors import PolicyQAError
 from qa.answer import Answer
 
@@ -56,7 +56,7 @@ class AnswerRow:
             "passed": self.passed, "reasons": list(self.reasons),
             "key_facts_ok": self.key_facts_ok, "citations": [c.clause.id for c in a.citations] if a else [],
             "cited_gold": self.cited_gold, "cited_total": self.cited_total, "generator": a.generator if a else None,
-            "checked": a.to_json()["checked"] if a else None, "prompt_hash": a.prompt_hash if a else None,
+            "checked": a.checked.to_json() if a else None, "prompt_hash": a.prompt_hash if a else None,
             "timings_ms": a.timings_ms if a else {}, "error": self.error,
         }
 
@@ -128,16 +128,9 @@ def answer_summary(rows: list[AnswerRow]) -> dict:
         "pass_rate": _mean([float(r.passed) for r in rows]),
         "passed": sum(1 for r in rows if r.passed),
         "questions": len(rows),
-        "checked": dict(sorted(Counter(_checked_status(r.answer) for r in rows if r.answer).items())),
+        "checked": dict(sorted(Counter(r.answer.checked.status for r in rows if r.answer).items())),
     }
 
-
-def _checked_status(answer: Answer) -> str:
-    """The kind of check an answer went through ("passed", "dropped 1 sentence(s)" …), from its JSON."""
-    checked = answer.to_json()["checked"]
-    if isinstance(checked, dict):
-        return str(checked.get("status", checked))
-    return str(checked).split(":")[0]
 
 
 def answers_markdown(summary: dict, rows: list[AnswerRow]) -> str:

@@ -41,7 +41,6 @@ import httpx
 from eval.harness import load_questions, percentile
 
 ROOT = Path(__file__).resolve().parents[1]
-BUSY_MARK = "generation queue is full"  # the end of GenerationGate's BusyError message
 KINDS = {"search": ("/api/search", None), "extractive": ("/api/ask", "extractive"), "llama": ("/api/ask", "llama")}
 MIXED = [("llama (mixed)", "llama", 8), ("search (+8 llama)", "search", 8), ("extractive (+8 llama)", "extractive", 8)]
 
@@ -90,9 +89,10 @@ def classify(status: int, body: object, kind: str) -> tuple[str, str, bool]:
     if status == 200:
         if any(str(n).startswith("generator failed") for n in body.get("notes", [])):
             return "error", "generator failed", False  # answered, but by the extractive fallback
-        # "not needed" = refused, listed or extractive before generation; any other value went through the LLM
-        return "ok", "", kind == "llama" and body.get("checked", "not needed") != "not needed"
-    if status == 503 and BUSY_MARK in str(body.get("error", "")):
+        # "not_needed" = refused, listed or extractive before generation; any other status went through the LLM
+        status_checked = (body.get("checked") or {}).get("status", "not_needed")
+        return "ok", "", kind == "llama" and status_checked != "not_needed"
+    if status == 503 and body.get("kind") == "BusyError":
         return "busy", "", False
     return ("client" if 400 <= status < 500 else "error"), f"HTTP {status}", False
 
@@ -239,7 +239,7 @@ def server(index: Path, host: str, log_path: Path, wait_s: float = 300.0,
         s.bind((host, 0))
         port = s.getsockname()[1]
     with log_path.open("wb") as log:  # a file, not a pipe: a full pipe would block the server's access log
-        proc = subprocess.Popen([sys.executable, "-m", "policyqa.cli", "serve", "--host", host, "--port", str(port)],
+        proc = subprocess.Popen([sys.executable, "-m", "faces.cli", "serve", "--host", host, "--port", str(port)],
                                 cwd=ROOT, env=env, stdout=log,
                                 stderr=subprocess.STDOUT)
     try:
@@ -299,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
                  if q.answerable or args.all_questions]
     if not (index / "CURRENT").is_file():
         print(f"no index at {index}; building it with `policyqa build`", file=sys.stderr)
-        build = [sys.executable, "-m", "policyqa.cli", "build", "--index", str(index), "--quiet"]
+        build = [sys.executable, "-m", "faces.cli", "build", "--index", str(index), "--quiet"]
         if subprocess.run(build, cwd=ROOT).returncode:
             raise SystemExit(f"Error: `policyqa build --index {index}` failed (see above)")
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -32,7 +32,8 @@ class Case:
 def _questions_file(folder: Path) -> Path | None:
     found = [folder / f"questions{s}" for s in SUFFIXES if (folder / f"questions{s}").is_file()]
     if len(found) > 1:
-        raise PolicyQAError(f"{folder} holds several question files ({', '.join(p.name for p in found)}); keep one")
+        raise PolicyQAError(f"{folder} holds several question files ({', '.join(p.name for p in found)})",
+                            value=str(folder), hint="keep one")
     return found[0] if found else None
 
 
@@ -48,10 +49,11 @@ def find_cases(target: Path, corpus: Path | None) -> list[Case]:
              if sub.is_dir() and (q := _questions_file(sub)) is not None and (sub / DOCS).is_dir()]
     if not cases:
         raise PolicyQAError(f"{target} is neither a question file nor a case folder (questions.jsonl/.csv/.xlsx "
-                            f"with a {DOCS}/ folder) nor a folder of case folders; pass a question file")
+                            f"with a {DOCS}/ folder) nor a folder of case folders", value=str(target),
+                            hint="pass a question file")
     if corpus is not None:
         raise PolicyQAError(f"--corpus applies to one question file or case; {target} holds {len(cases)} cases, "
-                            f"each with its own {DOCS}/ folder: leave --corpus out")
+                            f"each with its own {DOCS}/ folder", value=str(corpus), hint="leave --corpus out")
     return cases
 
 

@@ -4,8 +4,8 @@
 
 The key is a sha256 over what shapes the index: every file `ingest` would read under the folder
 (relative path and bytes, `metadata.json` included), the embedding model's name, the clause size
-limit, the splitter version, and the source of `ingest/` plus the two index modules that turn clauses
-into rows (`index/build.py`, `index/lexical.py`). Trade-offs:
+limit, the splitter version, and the source of `ingest/` and `policyqa/text.py` plus the index modules that turn clauses into rows
+(`index/build.py`, `index/writer.py`, `index/lexical.py`), and the engine's name. Trade-offs:
 - Hashing the code, not only the documents, is deliberate: an evaluation run right after a splitter
   fix must not read clauses split by the old code, and the build's own incremental reuse cannot see
   such a change (it keys documents by their bytes and the declared splitter version).
@@ -23,13 +23,14 @@ from pathlib import Path
 
 from index.build import SPLITTER_VERSION, build_index
 from index.embedder import Embedder
+from index.engine import EngineSpec
 from index.store import read_manifest
 from ingest.corpus import METADATA_FILE, slugify, warn_skipped
 from ingest.loaders import iter_corpus_files
 from policyqa.errors import IndexFolderError, PolicyQAError
 
 _ROOT = Path(__file__).resolve().parent.parent
-_CODE = ("ingest", "index/build.py", "index/lexical.py", "index/terms.txt")
+_CODE = ("ingest", "policyqa/text.py", "index/build.py", "index/writer.py", "index/lexical.py", "index/terms.txt")
 
 
 def _code_files() -> list[Path]:
@@ -44,16 +45,16 @@ def _code_files() -> list[Path]:
     return files
 
 
-def corpus_key(corpus: Path, model: str, limit: int) -> str:
-    """The cache key of `corpus` for `model` and clause limit `limit` (hex, 16 characters)."""
+def corpus_key(corpus: Path, model: str, limit: int, engine: str = "faiss") -> str:
+    """The cache key of `corpus` for `model`, clause limit `limit` and `engine` (hex, 16 characters)."""
     if not corpus.is_dir():
-        raise PolicyQAError(f"corpus folder not found: {corpus} (pass --corpus DIR, a folder of documents)")
+        raise PolicyQAError(f"corpus folder not found: {corpus}", value=str(corpus), hint="pass --corpus DIR, a folder of documents")
     files, _ = iter_corpus_files(corpus)
     if (corpus / METADATA_FILE).is_file():
         files.append(corpus / METADATA_FILE)
     if not files:
-        raise PolicyQAError(f"no documents in {corpus}; add .txt/.md/.docx/.html/.pdf files or pass another --corpus")
-    h = hashlib.sha256(f"{model}\n{limit}\n{SPLITTER_VERSION}\n".encode())
+        raise PolicyQAError(f"no documents in {corpus}", value=str(corpus), hint="add .txt/.md/.docx/.html/.pdf files or pass another --corpus")
+    h = hashlib.sha256(f"{model}\n{limit}\n{SPLITTER_VERSION}\n{engine}\n".encode())
     for path in files:
         h.update(path.relative_to(corpus).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     for path in _code_files():
@@ -62,12 +63,12 @@ def corpus_key(corpus: Path, model: str, limit: int) -> str:
 
 
 def cached_index(corpus: Path, cache_dir: Path, embedder: Embedder, *, limit: int = 400,
-                 max_bytes: int = 20 * 1024 * 1024, log=print) -> Path:
+                 max_bytes: int = 20 * 1024 * 1024, engine: EngineSpec = EngineSpec(), log=print) -> Path:
     """The index folder of `corpus` under `cache_dir`: reused when its key matches, else built there.
     `log` receives one line saying which (and the build's skipped files go to stderr)."""
     corpus = Path(corpus)
     name = slugify(f"{corpus.resolve().parent.name}-{corpus.resolve().name}")[:60]
-    folder = Path(cache_dir) / f"{name}-{corpus_key(corpus, embedder.name, limit)}"
+    folder = Path(cache_dir) / f"{name}-{corpus_key(corpus, embedder.name, limit, engine.name)}"
     try:
         found = read_manifest(folder)
     except IndexFolderError:
@@ -76,7 +77,7 @@ def cached_index(corpus: Path, cache_dir: Path, embedder: Embedder, *, limit: in
         log(f"index of {corpus}: reused {folder} ({found[1]['counts']['clauses']} clauses)")
         return folder
     shutil.rmtree(folder, ignore_errors=True)  # absent, or half-built by an interrupted run
-    report = build_index(corpus, folder, embedder, limit=limit, max_bytes=max_bytes)
+    report = build_index(corpus, folder, embedder, limit=limit, max_bytes=max_bytes, engine=engine)
     warn_skipped(report.skipped)
     for stale in Path(cache_dir).glob(f"{name}-*"):
         if stale != folder and len(stale.name) == len(folder.name):

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from eval.questions import Question, load_questions  # noqa: F401  (load_questions: part of this module's interface)
-from ingest.normalize import match_key
+from policyqa.text import match_key
 from ingest.records import SearchResult
 from policyqa.errors import PolicyQAError
 

@@ -32,7 +32,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
-from ingest.normalize import match_key
+from policyqa.text import match_key
 from policyqa.errors import PolicyQAError
 
 SUFFIXES = (".jsonl", ".csv", ".xlsx")
@@ -56,6 +56,11 @@ class Question:
     history: tuple[str, ...] = ()  # earlier questions of the conversation, oldest first
 
 
+def _bad(path: Path, problem: str, hint: str) -> PolicyQAError:
+    """The error for a question file that cannot be used: the file, what is wrong, what to do."""
+    return PolicyQAError(f"{path}: {problem}", value=str(path), hint=hint)
+
+
 @lru_cache(maxsize=1)
 def vocabulary() -> tuple[dict[str, str], frozenset[str], frozenset[str]]:
     """(header key → field name, yes words, no words) from eval/data/columns.json."""
@@ -74,19 +79,20 @@ def load_questions(path: Path) -> tuple[list[Question], list[str]]:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".xls":
-        raise PolicyQAError(f"{path}: the old binary Excel format (.xls) is not read; save it as .xlsx "
-                            f"(Excel: 另存为 → Excel 工作簿) or as CSV")
+        raise _bad(path, "the old binary Excel format (.xls) is not read",
+                   "save it as .xlsx (Excel: 另存为 → Excel 工作簿) or as CSV")
     if suffix not in SUFFIXES and suffix != ".json":
-        raise PolicyQAError(f"{path}: unsupported question file type {suffix or '(none)'!r}; use .jsonl, .csv or .xlsx")
+        raise _bad(path, f"unsupported question file type {suffix or '(none)'!r}", "use .jsonl, .csv or .xlsx")
     if not path.is_file():
         what = "is a folder" if path.is_dir() else "not found"
-        raise PolicyQAError(f"question file {what}: {path} (pass a .jsonl, .csv or .xlsx file, e.g. eval/questions.jsonl)")
+        raise PolicyQAError(f"question file {what}: {path}", value=str(path),
+                            hint="pass a .jsonl, .csv or .xlsx file, e.g. eval/questions.jsonl")
     rows = _jsonl_rows(path) if suffix in (".jsonl", ".json") else _table_rows(path)
     questions, problems = _collect(path, rows)
     if not questions:
         first = f"; first problem: {problems[0]}" if problems else ""
-        raise PolicyQAError(f"{path}: no usable questions ({len(problems)} skipped{first}); "
-                            f"each line or row needs at least a question (column 问题 or question)")
+        raise _bad(path, f"no usable questions ({len(problems)} skipped{first})",
+                   "each line or row needs at least a question (column 问题 or question)")
     return questions, problems
 
 
@@ -116,7 +122,7 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[str, str, dict | ValueError]]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as e:
-        raise PolicyQAError(f"cannot read question file {path}: {e} (it must be a UTF-8 JSONL file)") from None
+        raise _bad(path, f"cannot read it: {e}", "it must be a UTF-8 JSONL file") from None
     headers, _, _ = vocabulary()
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -139,14 +145,15 @@ def _table_rows(path: Path) -> Iterator[tuple[str, str, dict | ValueError]]:
     rows = [[_cell(v) for v in row] for row in rows]
     start = next((i for i, row in enumerate(rows) if any(row)), None)
     if start is None:
-        raise PolicyQAError(f"{path}{sheet or ''} is empty; put a header row (问题, 标准答案要点, 是否可回答 …) and one question per row")
+        raise _bad(path, f"{sheet.strip() if sheet else 'the file'} is empty",
+                   "put a header row (问题, 标准答案要点, 是否可回答 …) and one question per row")
     header = rows[start]
     headers, _, _ = vocabulary()
     names = [headers.get(_header_key(h)) for h in header]
     if "question" not in names:
         found = "、".join(h for h in header if h) or "(none)"
-        raise PolicyQAError(f"{path}{sheet or ''}: no question column in the header row (row {start + 1}: {found}); "
-                            f"name the column of questions 问题 (or question)")
+        raise _bad(path, f"{sheet.strip() + ': ' if sheet else ''}no question column in the header row "
+                   f"(row {start + 1}: {found})", "name the column of questions 问题 (or question)")
     unused = [h for h, name in zip(header, names) if h and not name]
     if unused:
         yield f"{path.name}{sheet or ''} header", "", ValueError(
@@ -163,7 +170,7 @@ def _csv_table(path: Path) -> list[list[str]]:
     try:
         raw = path.read_bytes()
     except OSError as e:
-        raise PolicyQAError(f"cannot read question file {path}: {e}") from None
+        raise _bad(path, f"cannot read it: {e}", "check the path and its permissions") from None
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = raw.decode(encoding)
@@ -171,9 +178,9 @@ def _csv_table(path: Path) -> list[list[str]]:
         except UnicodeDecodeError:
             continue
     else:
-        raise PolicyQAError(f"cannot read question file {path}: neither UTF-8 nor GBK text; save it as CSV UTF-8")
+        raise _bad(path, "neither UTF-8 nor GBK text", "save it as CSV UTF-8")
     if "\0" in text:
-        raise PolicyQAError(f"{path} is not a text CSV (binary content); export the sheet as CSV or pass the .xlsx")
+        raise _bad(path, "not a text CSV (binary content)", "export the sheet as CSV or pass the .xlsx")
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
     except csv.Error:
@@ -181,7 +188,7 @@ def _csv_table(path: Path) -> list[list[str]]:
     try:
         return list(csv.reader(io.StringIO(text, newline=""), dialect))
     except csv.Error as e:
-        raise PolicyQAError(f"cannot parse {path} as CSV: {e}; check its quotes, or save it again from the spreadsheet") from None
+        raise _bad(path, f"cannot parse it as CSV: {e}", "check its quotes, or save it again from the spreadsheet") from None
 
 
 def _xlsx_table(path: Path) -> tuple[str, list[tuple]]:
@@ -193,8 +200,8 @@ def _xlsx_table(path: Path) -> tuple[str, list[tuple]]:
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (OSError, BadZipFile, KeyError, ValueError) as e:
-        raise PolicyQAError(f"cannot read {path} as an Excel workbook ({type(e).__name__}: {e}); "
-                            f"open and save it again in Excel as .xlsx, or export it as CSV") from None
+        raise _bad(path, f"cannot read it as an Excel workbook ({type(e).__name__}: {e})",
+                   "open and save it again in Excel as .xlsx, or export it as CSV") from None
     headers, _, _ = vocabulary()
     try:
         tables = [(ws.title, list(ws.iter_rows(values_only=True))) for ws in book.worksheets]

@@ -79,9 +79,9 @@ class _Retrievers:
         cache = self.settings.data_dir / "cache" / "eval-index"
         log = lambda line: print(line, file=sys.stderr)  # noqa: E731
         folder = cached_index(case.corpus, cache, self.first.embedder, limit=self.settings.max_clause_chars,
-                              max_bytes=int(self.settings.max_file_mb * 1024 * 1024), log=log)
+                              max_bytes=int(self.settings.max_file_mb * 1024 * 1024), engine=self.first.engine, log=log)
         return Retriever(folder, self.first.embedder, weights=self.first.weights,
-                         max_question_chars=self.first.max_question_chars)
+                         max_question_chars=self.first.max_question_chars, engine=self.first.engine)
 
 
 def run_case(case: Case, loaded, args, settings, retriever, make_answerer) -> tuple[dict, str]:
@@ -132,7 +132,8 @@ def run_eval(args, settings, make_retriever, make_answerer) -> int:
         out.mkdir(parents=True, exist_ok=True)
     if args.compare:
         if len(cases) > 1:
-            raise PolicyQAError(f"--compare runs on one question file; {args.questions} holds {len(cases)} cases")
+            raise PolicyQAError(f"--compare runs on one question file; {args.questions} holds {len(cases)} cases",
+                                value=args.questions, hint="pass one case folder or question file")
         return run_compare(cases[0], loaded[cases[0].name], args, settings, retrievers(cases[0]), out)
     reports, markdowns = {}, {}
     for case in cases:

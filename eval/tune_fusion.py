@@ -29,7 +29,7 @@ from eval.run import standalone_of
 from eval.tune_passage import CachedEmbedder, laws_slice
 from index.embedder import make_embedder
 from index.search import FusionWeights, Retriever
-from ingest.normalize import match_key
+from policyqa.text import match_key
 from policyqa.settings import ROOT, Settings
 
 _PLAIN = FusionWeights(agreement=0, union=False, lexical_floor=None)

@@ -17,7 +17,7 @@ from typing import Iterable
 
 import numpy as np
 
-from ingest.normalize import normalize
+from policyqa.text import normalize
 
 TERMS_FILE = Path(__file__).with_name("terms.txt")
 _STOP = set("的 了 和 与 及 或 在 是 为 对 等 中 将 把 被 有 由 以 之 于 其 并 也 就 都 而 这 那 哪些 什么 怎么 如何 吗 呢 啊 吧 多少 哪个 哪 请问 一下 我们 我 你 他 可以 能 会 要".split())

@@ -12,10 +12,10 @@ from typing import Mapping, Sequence
 from dataclasses import dataclass
 
 from ingest.departments import canonical
-from ingest.normalize import normalize
+from policyqa.text import CN_NUM as CN
+from policyqa.text import normalize
 from ingest.records import DocMeta
 
-CN = "一二三四五六七八九十百千零〇"
 _CLAUSE_REF = re.compile(
     rf"(?:第)?([{CN}]{{1,3}})(?:、|部分|\.)?\s*(?:[(（]\s*([{CN}]{{1,3}})\s*[)）])\s*(?:第)?(\d{{1,2}}|[(（]\d{{1,2}}[)）])?(?!\d)"
 )

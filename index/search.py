@@ -1,12 +1,13 @@
-"""Hybrid clause search: dense (FAISS inner product) and BM25, fused into one ranking (index/fusion.py).
+"""Hybrid clause search: dense (inner product) and BM25 from the version's engine, fused here.
 
 Before ranking, the question is routed: a named document or place restricts both retrievers to that
 document's clauses, a clause number is looked up exactly and ranked first, and a named department
-is available to the answer chain. Each route hands `FusionWeights.depth` candidates with its own
-scores to `fuse`, a pure function, which puts cosine and BM25 scores on one footing per question.
-Explicit `doc` / `department` filters restrict hard.
+is available to the answer chain. Explicit `doc` / `department` filters restrict hard.
+Both retrievers are calls to the engine (index/engine.py: FAISS + bm25s, NumPy, Milvus) with a `Where`
+filter; the engine neither routes nor fuses. Each route hands `FusionWeights.depth` candidates with its
+own scores to `fuse` (index/fusion.py), a pure function, which puts cosine and BM25 on one footing per
+question; with `FusionWeights.union` each route first scores the other's candidates too.
 """
-
 from __future__ import annotations
 
 import re
@@ -16,15 +17,16 @@ from pathlib import Path
 import numpy as np
 
 from index.embedder import Embedder
+from index.engine import EngineSpec, Where
 from index.fusion import FusionWeights, complete, fuse  # noqa: F401  (FusionWeights: part of this module's interface)
 from index.lexical import Tokenizer
 from index.routing import Route, route
 from index.snapshot import Snapshot, SnapshotHolder
 from index.store import IndexData
 from ingest.departments import resolve_unit
-from ingest.normalize import normalize
+from policyqa.text import normalize
 from ingest.records import Hit, SearchResult
-from policyqa.errors import PolicyQAError, QuestionError
+from policyqa.errors import NotFoundError, PolicyQAError, QuestionError
 
 MODES = ("hybrid", "dense", "bm25")
 
@@ -33,11 +35,13 @@ def check_question(question: str, max_chars: int = 1000) -> str:
     """Return the trimmed question, or raise QuestionError for empty, too long or wordless input."""
     q = (question or "").strip()
     if not q:
-        raise QuestionError("问题为空：请输入一个问题 (the question is empty)")
+        raise QuestionError("the question is empty", zh="问题为空：请输入一个问题")
     if len(q) > max_chars:
-        raise QuestionError(f"问题过长：{len(q)} 字，上限 {max_chars} 字，请精简后再问 (question is {len(q)} characters; the limit is {max_chars})")
+        raise QuestionError(f"the question is {len(q)} characters; the limit is {max_chars}", value=len(q),
+                            hint="shorten it", zh=f"问题过长：{len(q)} 字，上限 {max_chars} 字，请精简后再问")
     if not re.search(r"[\w\u4e00-\u9fff]", normalize(q)):
-        raise QuestionError("问题里没有可检索的文字，只有标点或符号 (the question has no words to search for)")
+        raise QuestionError("the question has no words to search for", value=q,
+                            zh="问题里没有可检索的文字，只有标点或符号")
     return q
 
 
@@ -48,12 +52,13 @@ class Retriever:
     make several calls (routing, search, answer checks) read the same version."""
 
     def __init__(self, index_dir: Path, embedder: Embedder, *, weights: FusionWeights = FusionWeights(),
-                 max_question_chars: int = 1000) -> None:
+                 max_question_chars: int = 1000, engine: EngineSpec = EngineSpec()) -> None:
         self.index_dir = Path(index_dir)
         self.embedder = embedder
         self.weights = weights
         self.max_question_chars = max_question_chars
-        self.holder = SnapshotHolder(self.index_dir, embedder.name)
+        self.engine = engine  # what the next build writes; a version opens with the engine its manifest names
+        self.holder = SnapshotHolder(self.index_dir, embedder.name, engine)
 
     def warm_up(self) -> "Retriever":
         """Load the index, the tokenizer and the model now rather than on the first question."""
@@ -65,6 +70,10 @@ class Retriever:
     def snapshot(self) -> Snapshot:
         """The live index version with its lookups (loaded on first use); hold it for a whole request."""
         return self.holder.get()
+
+    def close(self) -> None:
+        """Release the engine the live version holds open (see SnapshotHolder.close)."""
+        self.holder.close()
 
     def refresh(self) -> bool:
         """Switch to the version CURRENT now names, after verifying it; True if it switched.
@@ -99,7 +108,8 @@ class Retriever:
                        if w_norm in (d, normalize(m.title)) or w_norm in normalize(m.title) or w_norm in m.aliases or (m.region and w_norm in normalize(m.region))]
             if not matches:
                 known = "、".join(documents)
-                raise PolicyQAError(f"no document matches '{w}'; known documents: {known}")
+                raise NotFoundError(f"no document matches '{w}'", what="document", value=w,
+                                    hint=f"known documents: {known}", zh=f"没有与“{w}”对应的文档；现有：{known}")
             out += matches
         return sorted(set(out))
 
@@ -118,12 +128,13 @@ class Retriever:
         timings: dict[str, float] = {}
         notes: list[str] = []
         r = route(q, snap.documents, snap.units) if steer else Route((), (), ())
-        allowed = self._allowed_rows(snap, doc, department, r, notes)
+        allowed, where = self._allowed_rows(snap, doc, department, r, notes)
         if allowed is not None and len(allowed) == 0 or n == 0:
             return SearchResult(q, (), {"total": (time.perf_counter() - t_start) * 1000},
                                 tuple(notes + ["no clause matches the filters"]), snap.version)
 
-        dense_rank, lexical_rank = self._routes(snap, q, mode, allowed, timings)
+        dense_rank, lexical_rank = self._routes(snap, q, mode, where, timings)
+
         t0 = time.perf_counter()
         scores = self._fuse(dense_rank, lexical_rank)
         exact = self._exact_rows(data, r, allowed)
@@ -141,7 +152,9 @@ class Retriever:
         timings["total"] = (time.perf_counter() - t_start) * 1000
         return SearchResult(q, hits, timings, tuple(notes), snap.version)
 
-    def _allowed_rows(self, snap: Snapshot, doc, department, r: Route, notes: list[str]) -> np.ndarray | None:
+    def _allowed_rows(self, snap: Snapshot, doc, department, r: Route,
+                      notes: list[str]) -> tuple[np.ndarray | None, Where | None]:
+        """The rows the filters allow (None: all) and the same filter as the engine's `Where`."""
         rows = None
         doc_ids = self.resolve_docs(doc, snap)
         if doc_ids is None and r.doc_ids:
@@ -149,66 +162,44 @@ class Retriever:
             notes.append("restricted to documents named in the question: " + "、".join(doc_ids))
         if doc_ids is not None:
             rows = np.concatenate([snap.rows_by_doc.get(d, np.zeros(0, np.int64)) for d in doc_ids])
+        units = None
         if department:
             units = resolve_unit(department, list(snap.units))
             if not units:
-                raise PolicyQAError(f"no unit named '{department}' in the index; run `policyqa departments` to list them")
+                raise NotFoundError(f"no unit named '{department}' in the index", what="unit", value=department,
+                                    hint="run `policyqa departments` to list them",
+                                    zh=f"没有名为“{department}”的责任单位")
             dep_rows = np.asarray([i for i, c in enumerate(snap.clauses) if set(units) & set(c.departments)], dtype=np.int64)
             rows = dep_rows if rows is None else np.intersect1d(rows, dep_rows)
             notes.append("department filter: " + "、".join(units))
-        return rows
+        if rows is None:
+            return None, None
+        return rows, Where(tuple(doc_ids) if doc_ids is not None else None, tuple(units) if units else None)
 
-    def _dense(self, data: IndexData, qvec: np.ndarray, allowed: np.ndarray | None) -> list[tuple[int, float]]:
-        import faiss
-
-        depth = self.weights.depth
-        index = data.dense
-        params = None
-        if allowed is not None:
-            depth = min(depth, len(allowed))
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
-        sims, ids = index.search(qvec.reshape(1, -1).astype(np.float32), min(depth, index.ntotal), params=params)
-        return [(int(i), float(v)) for i, v in zip(ids[0], sims[0]) if i >= 0]
-
-    def _routes(self, snap: Snapshot, q: str, mode: str, allowed: np.ndarray | None,
+    def _routes(self, snap: Snapshot, q: str, mode: str, where: Where | None,
                 timings: dict[str, float]) -> tuple[list[tuple[int, float]] | None, list[tuple[int, float]] | None]:
         """Each route's candidates with its scores, best first (None: the mode does not use it). With
         `weights.union` each list also scores the other's candidates, so fusion sees both scores of all."""
-        data = snap.data
+        engine, depth = snap.data.engine, self.weights.depth
         dense = lexical = None
         if mode in ("hybrid", "dense"):
             t0 = time.perf_counter()
-            qvec = self.embedder.embed_query(q)
+            qvec = np.asarray(self.embedder.embed_query(q), np.float32).reshape(-1)
             timings["embed"] = (time.perf_counter() - t0) * 1000
             t0 = time.perf_counter()
-            dense = self._dense(data, qvec, allowed)
+            dense = engine.dense(qvec, depth, where)
             timings["dense"] = (time.perf_counter() - t0) * 1000
         if mode in ("hybrid", "bm25"):
             t0 = time.perf_counter()
-            scores = self._lexical_scores(snap, q, allowed)
-            lexical = self._lexical_top(scores)
+            tokens = snap.tokenizer.tokens(q)
+            lexical = engine.lexical(tokens, depth, where)
             timings["bm25"] = (time.perf_counter() - t0) * 1000
         if dense and lexical and self.weights.union:
-            vector = qvec.reshape(-1).astype(np.float32)
-            dense, lexical = complete(dense, lexical, lambda rows: data.dense.reconstruct_batch(np.asarray(rows, np.int64)) @ vector,
-                                      lambda rows: scores[rows])
+            t0 = time.perf_counter()
+            dense, lexical = complete(dense, lexical, lambda rows: engine.vectors(rows) @ qvec,
+                                      lambda rows: engine.lexical_scores(tokens, rows))
+            timings["union"] = (time.perf_counter() - t0) * 1000
         return dense, lexical
-
-    def _lexical_scores(self, snap: Snapshot, q: str, allowed: np.ndarray | None) -> np.ndarray:
-        """BM25 of every clause for `q`; -1 outside `allowed`."""
-        scores = snap.data.lexical.scores(snap.tokenizer.tokens(q))
-        if allowed is not None:
-            masked = np.full_like(scores, -1.0)
-            masked[allowed] = scores[allowed]
-            scores = masked
-        return scores
-
-    def _lexical_top(self, scores: np.ndarray) -> list[tuple[int, float]]:
-        """The `depth` best rows with a positive score, best first."""
-        depth = min(self.weights.depth, len(scores))
-        top = np.argpartition(-scores, depth - 1)[:depth]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
 
     def _fuse(self, dense, lexical) -> dict[int, float]:
         return fuse(dense, lexical, self.weights)

@@ -22,6 +22,8 @@ from typing import Callable, Mapping, TypeVar
 
 import numpy as np
 
+from index.engine import EngineSpec
+from index.item_store import read_items
 from index.lexical import Tokenizer
 from index.store import IndexData, live_version_name, open_index
 from ingest.records import DocMeta
@@ -29,6 +31,18 @@ from policyqa.errors import IndexFolderError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class DocFile:
+    """One indexed document as the index folder records it: its file relative to the corpus folder, the
+    sha256 of its bytes (hex), its format (txt, md, docx, html, pdf), title and clause count."""
+
+    source: str
+    content_hash: str
+    format: str
+    title: str
+    clauses: int
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,9 +83,36 @@ class Snapshot:
         return self.data.clauses
 
     @property
+    def items(self) -> tuple:
+        """The version's support items (ingest/items.SupportItem), read on first use and kept."""
+        return self.derived("items", lambda: tuple(read_items(self.data.folder)))
+
+    @property
     def manifest(self) -> dict:
         """The version's manifest (read-only by convention)."""
         return self.data.manifest
+
+    @property
+    def embedding_model(self) -> str:
+        """The embedding model the version was built with."""
+        return self.data.manifest.get("embedding_model", "")
+
+    @property
+    def built_at(self) -> str:
+        """When the version was built (ISO 8601, UTC)."""
+        return self.data.manifest.get("built_at", "")
+
+    def doc_files(self) -> Mapping[str, DocFile]:
+        """doc_id → DocFile for every indexed document (built once per version)."""
+        return self.derived("doc_files", lambda: MappingProxyType({
+            d: DocFile(r.get("source", ""), r.get("content_hash", ""), r.get("format", ""), r.get("title", ""),
+                       int(r.get("clauses", 0)))
+            for d, r in self.data.manifest["documents"].items()}))
+
+    def doc_format(self, doc_id: str) -> str:
+        """The file format of one document, or "" when it is not indexed."""
+        row = self.doc_files().get(doc_id)
+        return row.format if row else ""
 
     def derived(self, key: str, build: Callable[[], T]) -> T:
         """`build()` once per snapshot under `key`; later calls return the same object."""
@@ -84,9 +125,10 @@ class Snapshot:
 class SnapshotHolder:
     """The live Snapshot of one index folder: loaded on first use, swapped whole by `refresh`."""
 
-    def __init__(self, index_dir: Path, model: str | None) -> None:
+    def __init__(self, index_dir: Path, model: str | None, engine: EngineSpec | None = None) -> None:
         self.index_dir = Path(index_dir)
         self.model = model
+        self.engine = engine  # lends a Milvus token; the engine itself is the one the manifest names
         self._current: Snapshot | None = None
         self._load_lock = threading.Lock()  # one load at a time; readers never wait for it after the first
 
@@ -106,8 +148,9 @@ class SnapshotHolder:
             old = self._current
             if old is not None and live_version_name(self.index_dir) == old.version:
                 return False
-            data = open_index(self.index_dir, model=self.model)
+            data = open_index(self.index_dir, model=self.model, engine=self.engine)
             if old is not None and data.folder.name == old.version:
+                data.engine.close()
                 return False
             snap = Snapshot.of(data, old.tokenizer if old else None)
             snap.tokenizer.tokens("预热")  # jieba's dictionary loads here, not in the first question
@@ -117,6 +160,14 @@ class SnapshotHolder:
     def loaded(self) -> Snapshot | None:
         """The snapshot in memory, or None before the first load (never loads)."""
         return self._current
+
+    def close(self) -> None:
+        """Let the loaded version's engine go (a Milvus connection, a Lite file another process may
+        then open); the next `get` loads again."""
+        with self._load_lock:
+            if self._current is not None:
+                self._current.data.engine.close()
+                self._current = None
 
 
 class IndexWatcher:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from ingest.normalize import match_key
+from policyqa.text import match_key, split_sentences
 from ingest.titles import ends_like_title, guess_title
 
 WORDS_FILE = Path(__file__).with_name("data") / "about.json"
@@ -232,7 +232,7 @@ def describe(text: str, fallback_title: str, *, title: str = "", date: str = "",
 
 def _sentences(text: str) -> set[int]:
     key = match_key(text)
-    return {zlib.crc32(s.encode("utf-8")) for s in re.split(r"[。；;！？!?\n]", key) if len(s) >= 6}
+    return {zlib.crc32(s.encode("utf-8")) for s in split_sentences(key) if len(s) >= 6}
 
 
 def duplicates(texts: list[tuple[str, str]], share: float = DUPLICATE_SHARE) -> dict[str, tuple[str, float]]:

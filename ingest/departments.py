@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ingest.normalize import normalize
+from policyqa.text import normalize
 from ingest.units import (  # noqa: F401  (canonical, ALIASES: re-exported for qa/ and index/)
     ALIASES,
     canonical,
@@ -285,6 +285,10 @@ class UnitCount:
     lead: int
     total: int
     cooperating: int = 0
+
+    def to_json(self) -> dict:
+        """{name, lead, cooperating, total}: one row of `policyqa departments --json` and GET /api/departments."""
+        return {"name": self.name, "lead": self.lead, "cooperating": self.cooperating, "total": self.total}
 
 
 def unit_counts(clauses) -> list[UnitCount]:

@@ -24,7 +24,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
 
-from ingest.normalize import normalize
+from policyqa.text import normalize
 from ingest.vocab import words
 
 _DASH = r"[-—–―~_]"

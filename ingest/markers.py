@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ingest.numerals import CN_NUM, to_int
+from policyqa.text import CN_NUM, SENTENCE_END, to_int
 from ingest.vocab import words
 
 _N = rf"[{CN_NUM}\d]"
@@ -30,7 +30,6 @@ _MARKERS: list[tuple[str, re.Pattern[str]]] = [
     ("(1)", re.compile(r"\(\d{1,3}\)")),
 ]
 LEGAL_RANK = {"附件": -1, "编": 0, "章": 1, "节": 2, "条": 3}
-SENTENCE_END = re.compile(r"[。！？!?；;]+[”’\"')）]*")
 _ANNEX = re.compile(rf"附 *件 *({_N}*) *(?:[:.、] *)?(\S.*)?")
 _KINDS = [k for k, _ in _MARKERS]
 _ANY_MARKER = re.compile(r"^[ ]*(?:" + "|".join(f"(?:{p.pattern})" for _, p in _MARKERS) + ")", re.MULTILINE)

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 
 from ingest.departments import find_tags, tag_units
 from ingest.furniture import Layout, scan
+from policyqa.text import SENTENCE_END
 from ingest.markers import (
     LEGAL_RANK,
-    SENTENCE_END as _SENTENCE_END,
     Marker,
     drop_items_inside_articles,
     drop_out_of_sequence,
@@ -32,8 +32,8 @@ from ingest.markers import (
     find_markers,
     is_marker_line,
 )
-from ingest.normalize import normalize
-from ingest.numerals import CN_NUM, to_int
+from policyqa.text import normalize
+from policyqa.text import CN_NUM, to_int
 from ingest.records import Clause, Document
 from ingest.tag_assign import assign_tags
 
@@ -122,7 +122,7 @@ def _is_heading_only(view: str, marker: Marker, next_start: int) -> bool:
     body = view[marker.line_end : next_start].strip()
     line = view[marker.start : marker.line_end].strip()
     # An article (第X条) is always a provision; other markers are headings when no sentence follows.
-    return not body and marker.kind != "条" and len(line) <= 40 and not _SENTENCE_END.search(line)
+    return not body and marker.kind != "条" and len(line) <= 40 and not SENTENCE_END.search(line)
 
 
 def _trim(view: str, start: int, end: int) -> tuple[int, int]:
@@ -142,7 +142,7 @@ def _cut_points(view: str, start: int, end: int, limit: int) -> list[tuple[int, 
     window = view[start : start + limit + 1]
     # Aim for equal parts so a long provision does not end in a scrap (such as a lone tag).
     target = (end - start) / -(-(end - start) // limit)
-    for boundary in (re.compile(r"\n"), _SENTENCE_END, _SOFT_END):
+    for boundary in (re.compile(r"\n"), SENTENCE_END, _SOFT_END):
         cuts = [m.end() for m in boundary.finditer(window) if limit // 4 <= m.end() <= limit]
         if cuts:
             cut = start + min(cuts, key=lambda c: abs(c - target))

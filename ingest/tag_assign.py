@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from ingest.departments import find_tags, provision_id, read_tag, role_words, roles_units, tag_units
-from ingest.normalize import match_key
+from policyqa.text import match_key
 from ingest.records import Clause
 
 _MARKER = re.compile(r"^\s*(?:第[一二三四五六七八九十百千零〇两\d]+[编章节条]|[一二三四五六七八九十百]+[、.]|\([一二三四五六七八九十百]+\)|\d{1,3}(?:[、.](?!\d)|\s)|\(\d{1,3}\))\s*")

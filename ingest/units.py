@@ -15,7 +15,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from ingest.normalize import normalize
+from policyqa.text import normalize
 
 DATA = Path(__file__).with_name("data")
 

@@ -95,8 +95,15 @@ def check_docx_size(data: bytes, name: str, max_unpacked: int) -> None:
     except (zipfile.BadZipFile, ValueError):
         return  # not a zip at all: the docx loader refuses it with its own message
     if unpacked > max_unpacked:  # zipfile never inflates a member beyond its declared size
-        raise UploadError(f"文件“{name}”解压后为 {unpacked / _MB:.0f} MB，超过 {max_unpacked / _MB:g} MB 的上限"
-                          f"（max_file_mb 的 {DOCX_UNPACKED_RATIO} 倍），可能是压缩炸弹，已拒绝")
+        raise UploadError(f"{name} unpacks to {unpacked / _MB:.0f} MB, over the {max_unpacked / _MB:g} MB limit "
+                          f"({DOCX_UNPACKED_RATIO} x max_file_mb): possibly a zip bomb", value=name,
+                          zh=f"文件“{name}”解压后为 {unpacked / _MB:.0f} MB，超过 {max_unpacked / _MB:g} MB 的上限"
+                             f"（max_file_mb 的 {DOCX_UNPACKED_RATIO} 倍），可能是压缩炸弹，已拒绝")
+
+
+def _building() -> UploadError:
+    return UploadError("another process (policyqa build) is rebuilding the index", hint="try again shortly",
+                       zh="索引正在由另一个进程重建（policyqa build），请稍后再试")
 
 
 class CorpusEditor:
@@ -115,18 +122,22 @@ class CorpusEditor:
         self._pending_lock = threading.Lock()
 
     def check_upload(self, filename: str, size: int) -> str:
-        """The safe name an upload of `size` bytes would be stored under, or UploadError (in Chinese)."""
+        """The safe name an upload of `size` bytes would be stored under, or UploadError."""
         name = safe_filename(filename)
         suffix = Path(name).suffix.lower()
         if not name or not Path(name).stem:
-            raise UploadError(f"文件名“{filename}”不可用，请改名后再上传")
+            raise UploadError("unusable file name", value=filename, hint="rename the file",
+                              zh=f"文件名“{filename}”不可用，请改名后再上传")
         if suffix not in SUPPORTED:
-            raise UploadError(f"不支持的文件类型“{suffix or '无扩展名'}”：请上传 {' / '.join(SUPPORTED)} 文件")
+            raise UploadError("unsupported file type", value=suffix, hint=f"upload {' / '.join(SUPPORTED)} files",
+                              zh=f"不支持的文件类型“{suffix or '无扩展名'}”：请上传 {' / '.join(SUPPORTED)} 文件")
         if size > self.max_bytes:
-            raise UploadTooLargeError(f"文件过大：{size / _MB:.1f} MB，上限为 {self.max_bytes / _MB:.3g} MB"
-                                      "（设置 POLICYQA_MAX_FILE_MB），请拆分后再上传")
+            raise UploadTooLargeError(f"file too large: {size / _MB:.1f} MB, the limit is {self.max_bytes / _MB:.3g} MB",
+                                      value=size, hint="split it or raise POLICYQA_MAX_FILE_MB",
+                                      zh=f"文件过大：{size / _MB:.1f} MB，上限为 {self.max_bytes / _MB:.3g} MB"
+                                         "（设置 POLICYQA_MAX_FILE_MB），请拆分后再上传")
         if size == 0:
-            raise UploadError("文件是空的（0 字节），请检查后重新上传")
+            raise UploadError("the file is empty (0 bytes)", value=filename, zh="文件是空的（0 字节），请检查后重新上传")
         return name
 
     def upload(self, filename: str, content: bytes, progress: Callable[[int, int], None] | None = None) -> CorpusChange:
@@ -162,8 +173,10 @@ class CorpusEditor:
             return same
         count = len(snap.documents)
         if count >= self.max_documents:
-            raise UploadError(f"文档库已有 {count} 份文档，达到上限 {self.max_documents} 份（设置 POLICYQA_MAX_DOCUMENTS）："
-                              "请先删除不再需要的文档，或请管理员调高该上限")
+            raise UploadError(f"the library holds {count} documents, the limit", value=count,
+                              hint="remove documents or raise POLICYQA_MAX_DOCUMENTS",
+                              zh=f"文档库已有 {count} 份文档，达到上限 {self.max_documents} 份（设置 POLICYQA_MAX_DOCUMENTS）："
+                                 "请先删除不再需要的文档，或请管理员调高该上限")
         target = self._free_path(name)
         rel = target.relative_to(self.corpus_dir).as_posix()
         write_journal(self.index_dir, {"action": "upload", "file": rel, "sha256": digest, "before": snap.version})
@@ -180,25 +193,28 @@ class CorpusEditor:
             raise
         clear_journal(self.index_dir)
         live = self.retriever.snapshot()
-        doc_id, row = next((d, r) for d, r in live.manifest["documents"].items() if r.get("source") == rel)
+        doc_id, row = next((d, r) for d, r in live.doc_files().items() if r.source == rel)
         renamed = name if target.name != name else ""
         note = f"（同名文件已存在，另存为 {target.name}）" if renamed else ""
-        return CorpusChange("upload", rel, doc_id, row["title"], row["clauses"],
-                            f"已添加《{row['title']}》：{row['clauses']} 条条款，索引已更新{note}", renamed, report)
+        return CorpusChange("upload", rel, doc_id, row.title, row.clauses,
+                            f"已添加《{row.title}》：{row.clauses} 条条款，索引已更新{note}", renamed, report)
 
     def remove(self, doc_id: str, progress: Callable[[int, int], None] | None = None) -> CorpusChange:
         """Delete a document's file and publish an index without it (the file returns if that fails)."""
         with self._changing():
             self.retriever.refresh()
             snap = self.retriever.snapshot()
-            row = snap.manifest["documents"].get(doc_id)
+            row = snap.doc_files().get(doc_id)
             if row is None:
-                raise NotFoundError(f"文档库中没有编号为“{doc_id}”的文档")
-            path = (self.corpus_dir / row["source"]).resolve()
+                raise NotFoundError(f"no document '{doc_id}' in the index", what="document", value=doc_id,
+                                    hint="GET /api/documents lists them", zh=f"文档库中没有编号为“{doc_id}”的文档")
+            path = (self.corpus_dir / row.source).resolve()
             if not path.is_relative_to(self.corpus_dir.resolve()) or not path.is_file():
-                raise NotFoundError(f"找不到文档“{doc_id}”的文件 {row['source']}")
+                raise NotFoundError(f"the file of document '{doc_id}' is gone: {row.source}", what="document",
+                                    value=doc_id, hint="run `policyqa build` to drop it from the index",
+                                    zh=f"找不到文档“{doc_id}”的文件 {row.source}")
             parked = path.with_name(f"{PARKED_PREFIX}{secrets.token_hex(4)}-{path.name}")
-            write_journal(self.index_dir, {"action": "remove", "file": row["source"], "parked": parked.name,
+            write_journal(self.index_dir, {"action": "remove", "file": row.source, "parked": parked.name,
                                            "before": snap.version})
             os.replace(path, parked)
             try:
@@ -209,8 +225,8 @@ class CorpusEditor:
                 raise
             parked.unlink(missing_ok=True)
             clear_journal(self.index_dir)
-        return CorpusChange("remove", row["source"], doc_id, row["title"], row.get("clauses", 0),
-                            f"已删除《{row['title']}》，索引已更新", build=report)
+        return CorpusChange("remove", row.source, doc_id, row.title, row.clauses,
+                            f"已删除《{row.title}》，索引已更新", build=report)
 
     @property
     def index_dir(self) -> Path:
@@ -220,21 +236,22 @@ class CorpusEditor:
     # ---- steps -----------------------------------------------------------------------------
     @staticmethod
     def _same_content(snap: Snapshot, digest: str) -> CorpusChange | None:
-        for doc_id, row in snap.manifest["documents"].items():
-            if row.get("content_hash") == digest:
-                return CorpusChange("unchanged", row.get("source", ""), doc_id, row["title"], row.get("clauses", 0),
-                                    f"内容与已有文档《{row['title']}》完全相同，未重复添加")
+        for doc_id, row in snap.doc_files().items():
+            if row.content_hash == digest:
+                return CorpusChange("unchanged", row.source, doc_id, row.title, row.clauses,
+                                    f"内容与已有文档《{row.title}》完全相同，未重复添加")
         return None
 
     @contextmanager
     def _changing(self) -> Iterator[None]:
         if not self._lock.acquire(timeout=1.0):
-            raise UploadError("另一个上传或删除正在进行，请稍后再试")
+            raise UploadError("another upload or removal is running", hint="try again shortly",
+                              zh="另一个上传或删除正在进行，请稍后再试")
         try:
             with change_lock(self.index_dir):
                 yield
         except ChangeLockedError:
-            raise UploadError("索引正在由另一个进程重建（policyqa build），请稍后再试") from None
+            raise _building() from None
         finally:
             self._lock.release()
 
@@ -247,30 +264,40 @@ class CorpusEditor:
             staged.write_bytes(content)
             doc = load_document(staged, name, None, max_bytes=self.max_bytes)
             if token := control_token(doc.text):
-                raise UploadError(f"文件“{name}”中含有模型控制标记“{token}”，可能是针对问答模型的注入指令，已拒绝；"
-                                  "请删除这些标记后再上传")
+                raise UploadError(f"{name} contains the chat-template control token {token!r}", value=name,
+                                  hint="remove such tokens and upload again",
+                                  zh=f"文件“{name}”中含有模型控制标记“{token}”，可能是针对问答模型的注入指令，已拒绝；"
+                                     "请删除这些标记后再上传")
             if not split_document(doc, limit=self.max_clause_chars):
-                raise UploadError(f"文件“{name}”中没有可拆分的条款文字")
+                raise UploadError(f"{name} has no clause text to split", value=name,
+                                  zh=f"文件“{name}”中没有可拆分的条款文字")
             return staged
         except BaseException as exc:
             staged.unlink(missing_ok=True)
             if isinstance(exc, IngestError):
-                raise UploadError(f"文件“{name}”无法读取：{exc.problem}" + (f"（{exc.hint}）" if exc.hint else "")) from None
+                raise UploadError(f"{name} cannot be read: {exc.problem}", value=name, hint=exc.hint,
+                                  zh=exc.zh or f"文件“{name}”无法读取：{exc.problem}") from None
             if isinstance(exc, OSError):
-                raise UploadError(f"无法写入文档库目录 {self.corpus_dir}：{exc.strerror or exc}") from None
+                raise self._unwritable(exc) from None
             raise
 
     def _link(self, staged: Path, target: Path, content: bytes) -> None:
         try:
             os.link(staged, target)  # never replaces a file, unlike a rename
         except FileExistsError:
-            raise UploadError(f"文件名“{target.name}”刚被占用，请重新上传") from None
+            raise UploadError("the file name was just taken", value=target.name, hint="upload again",
+                              zh=f"文件名“{target.name}”刚被占用，请重新上传") from None
         except OSError:  # a file system without hard links
             try:
                 with open(target, "xb") as fh:
                     fh.write(content)
             except OSError as exc:
-                raise UploadError(f"无法写入文档库目录 {self.corpus_dir}：{exc.strerror or exc}") from None
+                raise self._unwritable(exc) from None
+
+    def _unwritable(self, exc: OSError) -> UploadError:
+        return UploadError(f"cannot write to the corpus folder {self.corpus_dir}: {exc.strerror or exc}",
+                           value=str(self.corpus_dir), hint="check its permissions and free space",
+                           zh=f"无法写入文档库目录 {self.corpus_dir}：{exc.strerror or exc}")
 
     def _free_path(self, name: str) -> Path:
         """`name` in the corpus folder, or name-2, name-3 … when taken (never overwrite another file)."""
@@ -280,7 +307,8 @@ class CorpusEditor:
             n += 1
             target = self.corpus_dir / f"{stem}-{n}{suffix}"
         if not target.resolve().parent == self.corpus_dir.resolve():
-            raise UploadError(f"文件名“{name}”不可用，请改名后再上传")  # unreachable after safe_filename
+            raise UploadError("unusable file name", value=name, hint="rename the file",
+                              zh=f"文件名“{name}”不可用，请改名后再上传")  # unreachable after safe_filename
         return target
 
     def _rebuild(self, progress: Callable[[int, int], None] | None, before: str) -> BuildReport:
@@ -288,9 +316,10 @@ class CorpusEditor:
         `before` so the index on disk and in memory stay where they were."""
         try:
             report = build_index(self.corpus_dir, self.index_dir, self.retriever.embedder, limit=self.max_clause_chars,
-                                 max_bytes=self.max_bytes, progress=progress, keep_versions=self.keep_versions)
+                                 max_bytes=self.max_bytes, progress=progress, keep_versions=self.keep_versions,
+                                 engine=self.retriever.engine)
         except BuildLockedError:
-            raise UploadError("索引正在由另一个进程重建（policyqa build），请稍后再试") from None
+            raise _building() from None
         try:
             self.retriever.refresh()
         except IndexFolderError as exc:

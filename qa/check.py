@@ -28,7 +28,7 @@ from decimal import Decimal
 from typing import Sequence
 
 from ingest.departments import ALIASES, canonical
-from ingest.normalize import match_key, normalize
+from policyqa.text import CN_NUM, MARKER, marker_numbers, match_key, normalize, segments, split_sentences, strip_markers
 
 NEGATIONS = ("不得", "不予", "禁止", "没有", "不", "未", "无", "免", "非")
 EXEMPTIONS = ("宽容", "容错", "豁免", "从轻", "减轻")
@@ -44,12 +44,7 @@ _NEG = re.compile("|".join(NEGATIONS))
 _EXEMPT = re.compile("|".join(EXEMPTIONS))
 _MASK = re.compile("|".join(sorted(NOT_NEGATION, key=len, reverse=True)))
 
-_DIGIT = r"[0-9０-９]"
-_MARKER = re.compile(rf"[\[［【]\s*({_DIGIT}{{1,3}}(?:\s*[,，、]\s*{_DIGIT}{{1,3}})*)\s*[\]］】]")
-_TERMINATORS = "。！？；!?;\n"
-_SEGMENT = re.compile(rf"[^{_TERMINATORS}]*(?:[{_TERMINATORS}]+|$)")
-_LEADING_MARKERS = re.compile(rf"^(?:\s*{_MARKER.pattern})+")
-_ENUMERATOR = re.compile(r"^\s*(?:\d{1,2}[.、)]|\(\d{1,2}\)|\([一二三四五六七八九十]+\)|[一二三四五六七八九十]+、)")
+_ENUMERATOR = re.compile(rf"^\s*(?:\d{{1,2}}[.、)]|\(\d{{1,2}}\)|\([{CN_NUM}]+\)|[{CN_NUM}]+、)")
 _NUM = r"\d+(?:\.\d+)?"
 _QUANTITY = re.compile(rf"(?<![A-Za-z0-9.])({_NUM})(%?)(?:[-—~～至]({_NUM}))?(%|‰|万|亿)?(?![A-Za-z0-9])")
 _DATE = re.compile(r"(?<!\d)(?:((?:19|20)\d{2})年(\d{1,2})月(?:(\d{1,2})日)?|(\d{1,2})月(\d{1,2})日)")
@@ -98,12 +93,11 @@ def _rewrite_markers(text: str, keep: set[int]) -> tuple[str, list[int]]:
     order: list[int] = []
 
     def sub(m: re.Match) -> str:
-        nums = [int(normalize(d)) for d in re.findall(_DIGIT + "+", m.group(1))]
-        good = [n for n in dict.fromkeys(nums) if n in keep]
+        good = [n for n in marker_numbers(m.group(0)) if n in keep]
         order.extend(n for n in good if n not in order)
         return "".join(f"[{n}]" for n in good)
 
-    return _MARKER.sub(sub, text), order
+    return MARKER.sub(sub, text), order
 
 
 def parse_citations(text: str, n_clauses: int) -> tuple[str, list[int]]:
@@ -112,30 +106,8 @@ def parse_citations(text: str, n_clauses: int) -> tuple[str, list[int]]:
     return _rewrite_markers(text, set(range(1, n_clauses + 1)))
 
 
-def _segments(text: str) -> list[str]:
-    """Sentences with their terminators, markers after a terminator moved back; joined they give `text`."""
-    out: list[str] = []
-    for seg in (m.group(0) for m in _SEGMENT.finditer(text) if m.group(0)):
-        lead = _LEADING_MARKERS.match(seg)
-        if lead and out:
-            out[-1] += lead.group(0)
-            seg = seg[lead.end():]
-        if seg:
-            out.append(seg)
-    return out
-
-
-def split_sentences(text: str) -> list[str]:
-    """Answer sentences split on 。！？； and newlines, each keeping its trailing citation markers."""
-    return [s.strip() for s in _segments(text) if s.strip()]
-
-
 def _masked(key: str) -> str:
     return _MASK.sub(lambda m: "□" * len(m.group(0)), key)
-
-
-def _strip_markers(sentence: str) -> str:
-    return _MARKER.sub("", sentence)
 
 
 def _year_run(m: re.Match, key: str) -> list[str]:
@@ -174,7 +146,7 @@ def _units(key: str, known_units: Sequence[str]) -> list[str]:
 
 def facts(sentence: str, known_units: Sequence[str] = ()) -> Facts:
     """The numbers, dates, unit names and negation words of one answer sentence."""
-    key = _ENUMERATOR.sub("", _fold(_strip_markers(sentence)))
+    key = _ENUMERATOR.sub("", _fold(strip_markers(sentence)))
     dates = [m.group(0) for m in _DATE.finditer(key)]
     for m in _QUANTITY.finditer(_DATE.sub(lambda d: "#" * len(d.group(0)), key)):
         dates += _year_run(m, key)
@@ -240,7 +212,7 @@ def _check_sentence(sentence: str, support: dict[int, str], known_units: Sequenc
     reasons += [f"negation {x} not in {where}" for x in found.negations
                 if not any(x in _masked(k) for k in keys)]
     # Per comma-delimited part, so "项目未达到预期的，领导要承担决策责任" is still tested on its second half.
-    for part in _CLAUSE_PUNCT.split(_fold(_strip_markers(sentence))):
+    for part in _CLAUSE_PUNCT.split(_fold(strip_markers(sentence))):
         if _NEG.search(_masked(part)) or _EXEMPT.search(part):
             continue
         phrase = _flipped(part, "。".join(keys))  # 。 keeps windows inside one clause
@@ -255,7 +227,7 @@ def check_answer(text: str, cited: dict[int, str], known_units: Sequence[str] = 
     text, order = _rewrite_markers(text, set(cited))
     kept: list[str] = []
     dropped: list[tuple[str, str]] = []
-    for seg in _segments(text):
+    for seg in segments(text):
         sentence = seg.strip()
         if not sentence:
             kept.append(seg)
@@ -279,17 +251,13 @@ def check_answer(text: str, cited: dict[int, str], known_units: Sequence[str] = 
     )
 
 
-def _clause_sentences(clause_text: str) -> list[str]:
-    return [s.strip() for s in re.split(r"(?<=[。！？；;!?\n])", clause_text) if s.strip()]
-
-
 def supporting_sentences(clause_text: str, answer_sentence: str) -> list[str]:
     """At most two clause sentences sharing the most facts, then character bigrams, with the answer."""
     want = facts(answer_sentence)
-    skey = _fold(_strip_markers(answer_sentence))
+    skey = _fold(strip_markers(answer_sentence))
     grams = {skey[i:i + 2] for i in range(len(skey) - 1)}
     scored = []
-    for i, sent in enumerate(_clause_sentences(clause_text)):
+    for i, sent in enumerate(split_sentences(clause_text)):
         key = _fold(sent)
         shared = (sum(_has_number(x, key) for x in want.numbers) + sum(_has_date(x, key) for x in want.dates)
                   + sum(_has_unit(x, key) for x in want.units))

@@ -11,20 +11,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ingest.normalize import normalize
+from policyqa.text import normalize, split_sentences
 from ingest.records import Hit
+from qa.intent import asks_figure, asks_who
 
-_SENT = re.compile(r"[^。！？；;!?\n]+[。！？；;!?]*")
 _TAG = re.compile(r"[(（](?:牵头单位[:：][^()（）]*|[^()（）]*(?:牵头|负责)[^()（）]*)[)）]")
 _FIGURE = re.compile(r"\d+(?:\.\d+)?\s*(?:%|％|家|个|件|户|项|名|人|万元|亿元|元|万|亿|倍|年)")
-ASKS_FIGURE = re.compile(r"多少|几家|几个|几项|比例|比重|目标|达到|金额|标准|百分之|率")
-ASKS_RESPONSIBILITY = re.compile(r"哪个部门|哪些部门|哪个单位|哪些单位|谁牵头|谁负责|牵头|负责单位|责任单位|主管|由谁")
 
 
 def sentences(text: str) -> list[str]:
     """Clause text cut into sentences (responsibility tags removed, whitespace trimmed)."""
-    body = _TAG.sub("", text)
-    return [s.strip() for s in _SENT.findall(body) if len(s.strip()) >= 4]
+    return [s for s in split_sentences(_TAG.sub("", text)) if len(s) >= 4]
 
 
 def sentence_score(sentence: str, terms: list[str], wants_figure: bool) -> float:
@@ -47,7 +44,7 @@ class Pick:
 
 def best_sentences(question: str, terms: list[str], hits: list[Hit], *, per_clause: int = 2, limit: int = 3) -> list[Pick]:
     """The best sentences across the hits, at most `per_clause` per clause, ordered by hit rank."""
-    wants_figure = bool(ASKS_FIGURE.search(question))
+    wants_figure = asks_figure(question)
     picks: list[Pick] = []
     for i, hit in enumerate(hits):
         scored = sorted(((sentence_score(s, terms, wants_figure), s) for s in sentences(hit.clause.text)), key=lambda x: -x[0])
@@ -87,7 +84,7 @@ RANK_WEIGHT = (1.0, 0.8, 0.65)  # how far a lower-ranked clause's better sentenc
 def best_clause(question: str, terms: list[str], hits: list[Hit], rows: list[int], *, duties: bool = False) -> int | None:
     """Of the hits at `rows` (their first three), the one whose best sentence, weighted by rank, matches
     best; with `duties`, clauses carrying a responsibility tag come first."""
-    wants_figure = bool(ASKS_FIGURE.search(question))
+    wants_figure = asks_figure(question)
     best, best_key = None, None
     for rank, i in enumerate(rows[: len(RANK_WEIGHT)]):
         top = max((sentence_score(s, terms, wants_figure) for s in sentences(hits[i].clause.text)), default=0.0)
@@ -106,7 +103,7 @@ def extractive_answer(question: str, terms: list[str], hits: list[Hit], *, exact
     """
     if exact and hits:
         return clause_quote(hits[0], 1), [0]
-    duties = bool(ASKS_RESPONSIBILITY.search(question))
+    duties = asks_who(question)
     groups = [[i for i, h in enumerate(hits) if h.clause.doc_id == d] for d in docs] if len(docs) > 1 else []
     chosen = [best_clause(question, terms, hits, rows, duties=duties) for rows in groups if rows]
     if not any(i is not None for i in chosen):

@@ -28,8 +28,10 @@ class GenerationGate:
     @contextmanager
     def slot(self) -> Iterator[None]:
         """Hold one generation slot for the duration of the block."""
-        busy = BusyError(f"服务繁忙：已有 {self.limit} 个回答正在生成、{self.queue} 个在排队，请稍后再试，"
-                         "或改用“摘录”(extractive) 方式立即回答 (generation queue is full)")
+        busy = BusyError(f"generation queue is full ({self.limit} generating, {self.queue} queued)",
+                         hint="retry later or use the extractive generator",
+                         zh=f"服务繁忙：已有 {self.limit} 个回答正在生成、{self.queue} 个在排队，请稍后再试，"
+                            "或改用“摘录”方式立即回答")
         with self._lock:
             if self.pending >= self.limit + self.queue:
                 raise busy

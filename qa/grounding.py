@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from ingest.normalize import normalize
+from policyqa.text import normalize
 
 _MARKER = re.compile(r"\[\d+\]")
 _FRAMING = re.compile(r"(根据|依据|按照|参照)?(条款|原文|规定|文件)(中的|中|里|所述|提到)?|综上|因此|所以")

@@ -12,13 +12,12 @@ import re
 from dataclasses import dataclass
 
 from ingest.departments import provision_id
-from ingest.normalize import normalize
+from policyqa.text import CN_NUM, normalize
 from ingest.records import Clause
+from qa.intent import ASKS_LIST, asks_who
 
-ASKS_LIST = re.compile(r"哪些|都有啥|都有什么|列出|列举|所有|全部|多少项|几项")
 _ASKS_TOPIC_LIST = re.compile(r"有哪些|都有哪些|列出|列举|所有|全部")
-_ASKS_WHO = re.compile(r"哪个部门|哪些部门|哪个单位|哪些单位|牵头单位|责任单位|由谁|谁牵头|谁负责|由哪")
-_CLAUSE_NUMBER = re.compile(r"[一二三四五六七八九十]+[、.]?\s*[(（][一二三四五六七八九十]+[)）]|第.{1,4}条")
+_CLAUSE_NUMBER = re.compile(rf"[{CN_NUM}]+[、.]?\s*[(（][{CN_NUM}]+[)）]|第.{{1,4}}条")
 _ASKS_TASKS = re.compile(r"(牵头|负责|承担|参与|分工)")
 _GENERIC = set("哪些 什么 支持 政策 工作 任务 措施 方面 内容 文件 规定 方案 意见 计划 相关 有关 针对 对于 关于 具体 主要 所有 全部 都 列出 列举 有 的".split())
 
@@ -40,7 +39,7 @@ def plan_listing(question: str, departments: list[str], doc_ids: list[str], term
         return None
     if departments and _ASKS_TASKS.search(q) and re.search(r"(哪些|什么|所有|全部)(工作|任务|事项|职责)|负责哪些|牵头哪些|参与哪些", q):
         return ListPlan("department", departments[0], lead_only="牵头" in q and "参与" not in q and "配合" not in q)
-    if not doc_ids or not _ASKS_TOPIC_LIST.search(q) or _ASKS_WHO.search(q) or _CLAUSE_NUMBER.search(q):
+    if not doc_ids or not _ASKS_TOPIC_LIST.search(q) or asks_who(q) or _CLAUSE_NUMBER.search(q):
         return None  # topic lists: "X有哪些…支持" scoped to a named document; else ordinary search
     content = [t for t in terms if len(t) >= 3 and t not in _GENERIC and t not in place_words]
     if not content:

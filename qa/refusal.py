@@ -15,8 +15,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.normalize import normalize
+from policyqa.text import normalize
 from ingest.records import DocMeta, Hit
+from qa.intent import asks_figure
 
 PLACES_FILE = Path(__file__).with_name("places.txt")
 _MONEY_ASKED = re.compile(r"多少钱|多少元|多少万|金额|补助标准|补贴标准|奖励标准|奖励多少|补助多少|补贴多少|资助多少|给多少")
@@ -26,7 +27,6 @@ _DOMAIN = tuple("""企业 公司 科技 技术 创新 创业 人才 政策 项�
 目标 指标 任务 措施 规划 方案 意见 计划 文件 规定 条 服务 平台 孵化 众创 实验室 中心 工程 发展 建设 改革 机制
 考核 评价 职称 人员 团队 用地 采购 金融 银行 保险 债 股 市场 转化 交易 合同 农业 工业 制造 能源 环保 煤 气
 就业 人社 教育 培训 学校 国企 国有 民营 中小 小微 高新 政府 市 县 区 省 局 委 办""".split())
-_FIGURE_ASKED = re.compile(r"多少|几家|几个|几项|比例|比重|税率|百分之|起征点")
 _RATE_ASKED = re.compile(r"税率|比例|比重|百分之|费率|利率")  # answered by a percentage, not any number
 _PERCENT = re.compile(r"\d\s*[%％]|百分之")
 _QUESTION_FIGURE = re.compile(r"(\d+(?:\.\d+)?)\s*(%|年|万元|亿元|元|家|个|项|件)")
@@ -115,15 +115,15 @@ class RefusalPolicy:
         if not any(word in q for word in _DOMAIN):
             return Refusal("off_topic", "这个问题与现有政策文件无关，无法回答。")
         score, missing = self.coverage(terms, hits)
-        asks_figure = bool(_FIGURE_ASKED.search(q))
-        if score < self.min_coverage or (asks_figure and score < self.min_figure_coverage):
+        wants_figure = asks_figure(q)
+        if score < self.min_coverage or (wants_figure and score < self.min_figure_coverage):
             return Refusal("coverage", f"现有文件中没有找到关于“{'、'.join(missing[:3])}”的规定。")
         if _MONEY_ASKED.search(q) and not self._number_near_terms(terms, hits[:2], number=_MONEY, within=_PHRASE_END):
             return Refusal("amount", "现有文件没有写明具体金额，无法回答这个数额。")
         figure = self.unstated_figure(question, hits)
         if figure:
             return Refusal("figure", f"现有文件中没有出现“{figure}”这一数字，无法回答。")
-        if asks_figure and not self._number_near_terms(terms, hits[:3], number=_PERCENT if _RATE_ASKED.search(q) else _DIGIT):
+        if wants_figure and not self._number_near_terms(terms, hits[:3], number=_PERCENT if _RATE_ASKED.search(q) else _DIGIT):
             return Refusal("no_number", "现有文件提到了相关内容，但没有给出具体数字。")
         return None
 

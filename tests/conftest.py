@@ -72,16 +72,38 @@ def template(tmp_path_factory):
 def make_service(template: Path, root: Path, *, generators=None, gate=None, embedder=None, **extra):
     """A warmed-up Service over a copy of `template` in `root`; `extra` are Settings fields."""
     from index.embedder import HashingEmbedder
-    from qa.service import Service
+    from faces.wiring import build_service
 
     for part in ("corpus", "index"):
         shutil.copytree(template / part, root / part)
     settings = hashing_settings(root, **extra)
-    return Service.from_settings(settings, embedder=embedder or HashingEmbedder(), generators=generators or {},
-                                 gate=gate).warm_up()
+    return build_service(settings, embedder=embedder or HashingEmbedder(), generators=generators or {},
+                         gate=gate).warm_up()
 
 
 @pytest.fixture()
 def fresh(template, tmp_path):
     """A Service whose corpus and index this test may change; uploads limited to 0.05 MB."""
     return make_service(template, tmp_path, max_file_mb=0.05)
+
+
+@pytest.fixture(scope="session")
+def milvus_spec(tmp_path_factory):
+    """Where the Milvus tests write: the server POLICYQA_TEST_MILVUS_URI names (token in
+    POLICYQA_TEST_MILVUS_TOKEN) when one exists, else one Milvus Lite file for the session, held open so
+    its engine starts once (each test makes its own collections)."""
+    from pydantic import SecretStr
+
+    from index import milvus_lite
+    from index.engine import EngineSpec
+
+    server = os.environ.get("POLICYQA_TEST_MILVUS_URI", "")
+    if server:
+        yield EngineSpec("milvus", server, SecretStr(os.environ.get("POLICYQA_TEST_MILVUS_TOKEN", "")))
+        return
+    path = tmp_path_factory.mktemp("milvus") / "tests.db"
+    milvus_lite.acquire(path)
+    try:
+        yield EngineSpec("milvus", str(path))
+    finally:
+        milvus_lite.release(path)

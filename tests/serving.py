@@ -95,11 +95,11 @@ class Timeline:
 def replay_service(index_dir: Path, version: str, root: Path):
     """A Service that reads exactly one kept version of `index_dir` (for re-asking what the app answered)."""
     from index.embedder import HashingEmbedder
-    from qa.service import Service
+    from faces.wiring import build_service
 
     folder = root / "replay" / version / "index"
     folder.mkdir(parents=True)
     (folder / version).symlink_to(index_dir / version, target_is_directory=True)
     (folder / "CURRENT").write_text(version, encoding="utf-8")
     settings = hashing_settings(folder.parent)
-    return Service.from_settings(settings, embedder=HashingEmbedder(), generators={})
+    return build_service(settings, embedder=HashingEmbedder(), generators={})

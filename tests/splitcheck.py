@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ingest.normalize import normalize
+from policyqa.text import normalize
 from ingest.records import Document
 from ingest.splitter import layout_of, split_document, structure_markers
 

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app import create_app
-from policyqa.webui import WebUI, esc, highlight
+from faces.webui import WebUI, esc, highlight
 from conftest import hashing_settings, make_service
 from ingest.departments import clauses_for_unit
 from policyqa.errors import BusyError
@@ -95,7 +95,7 @@ def test_department_view_equals_clauses_for_unit_and_the_cli(client, service, ca
     for group in body["documents"]:
         assert [c["id"] for c in group["clauses"]] == [c.id for c in expected[group["doc_id"]]]
     assert body["total"] == sum(len(v) for v in expected.values())
-    from policyqa.cli import main
+    from faces.cli import main
 
     assert main(["departments", "市科技局", "--json", "--corpus", str(service.corpus_dir)]) == 0
     assert json.loads(capsys.readouterr().out) == body
@@ -166,9 +166,27 @@ def test_bad_questions_get_a_clear_json_error(client, payload, status, words):
 def test_bad_search_input_and_malformed_json(client):
     assert client.post("/api/search", json={"question": "人才", "k": 0}).status_code == 422
     r = client.post("/api/search", json={"question": "人才", "doc": "不存在的文件"})
-    assert r.status_code == 400 and "不存在的文件" in r.json()["error"]
+    assert r.status_code == 404 and "不存在的文件" in r.json()["error"]
     r = client.post("/api/ask", content=b"{not json", headers={"content-type": "application/json"})
     assert r.status_code == 422 and "JSON" in r.json()["error"]
+
+
+def test_a_missing_document_or_unit_is_404_with_its_fields_on_every_api_path(client):
+    """The error carries what is missing and its value; every path that names one answers alike."""
+    doc_paths = [("post", "/api/search", {"json": {"question": "人才", "doc": "没有这份"}}),
+                 ("post", "/api/ask", {"json": {"question": "人才", "doc": "没有这份", "generator": "extractive"}}),
+                 ("delete", "/api/documents/没有这份", {"headers": {"host": "127.0.0.1"}})]
+    unit_paths = [("post", "/api/search", {"json": {"question": "人才", "department": "没有这个局"}}),
+                  ("post", "/api/ask", {"json": {"question": "人才", "department": "没有这个局", "generator": "extractive"}}),
+                  ("get", "/api/departments/没有这个局", {})]
+    for what, paths in (("document", doc_paths), ("unit", unit_paths)):
+        for method, path, kwargs in paths:
+            r = getattr(client, method)(path, **kwargs)
+            body = r.json()
+            assert r.status_code == 404, (path, body)
+            assert body["kind"] == "NotFoundError" and body["what"] == what and body["value"].startswith("没有这"), body
+            assert body["message"].isascii() or "没有这" in body["message"], body
+            assert "没有" in body["error"] and body["hint"], body
 
 
 def test_script_in_a_question_is_data_in_the_api_and_text_in_the_ui(client, service):
@@ -210,13 +228,19 @@ def test_ui_refusal_shows_related_clauses_under_a_notice(service):
     assert "<mark>" not in cards and "## 可能相关的条款（不构成依据）" in export
 
 
-def test_ui_department_and_match_views(service):
-    ui = WebUI(service)
-    view = ui.department_view("市科技局")
-    assert f"共 {service.department('市科技局').total} 项" in view and view.count("class='pq-card'") == service.department("市科技局").total
-    html = ui.match(["科技型中小企业"], ["融资"], "")
+def test_ui_department_view_is_one_unit_in_its_place_and_keyword_match_still_finds_clauses(service):
+    from faces.webui_calc import CalculatorUI
+
+    ui = CalculatorUI(service)
+    label = next(value for _, value in ui.unit_choices() if value.endswith("·市科技局"))
+    view, csv_file, xlsx_file = ui.duties(label, "", "")
+    place_total = service.department(label).total
+    assert f"共 {place_total} 项" in view and view.count("class='pq-card'") == place_total
+    assert place_total < service.department("市科技局").total  # the other cities' 市科技局 are other units
+    assert csv_file.endswith(".csv") and xlsx_file.endswith(".xlsx")
+    html = ui.keyword_match(["科技型中小企业"], ["融资"], "")
     assert "来自 4 份文件" in html and "<mark>" in html
-    assert "请至少选择" in ui.match([], [], "")
+    assert "请至少选择" in ui.keyword_match([], [], "")
 
 
 # --------------------------------------------------------------------------- uploads and removals
@@ -256,8 +280,9 @@ def test_upload_never_overwrites_and_skips_identical_content(fresh):
 ])
 def test_bad_uploads_are_refused_in_chinese_and_never_enter_the_corpus(fresh, name, content, words):
     before = _corpus_files(fresh)
-    with pytest.raises(UploadError, match=words):
+    with pytest.raises(UploadError) as err:
         fresh.upload(name, content)
+    assert words in err.value.zh and err.value.message  # Chinese for readers, English for logs and the CLI
     assert _corpus_files(fresh) == before
     assert words in WebUI(fresh).upload_named(name, content)
 
@@ -336,9 +361,10 @@ def test_gate_queues_up_to_its_limit_then_refuses():
     second.start()
     while gate.pending < 2:
         time.sleep(0.01)
-    with pytest.raises(BusyError, match="服务繁忙"):
+    with pytest.raises(BusyError, match="queue is full") as err:
         with gate.slot():
             pass
+    assert "服务繁忙" in err.value.zh
     done.set()
     first.join(5)
     second.join(5)

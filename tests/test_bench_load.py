@@ -10,25 +10,25 @@ import time
 import httpx
 import pytest
 
-from app import _status
+from faces.errors import api_body
+from faces.errors import status_of as _status
 from eval.bench_load import Cell, Sample, check_host, classify, client_loop, comparison, table
 from policyqa.errors import BusyError
 from qa.gate import GenerationGate
 
 
-def _gate_busy_message() -> str:
-    """The message a full GenerationGate really raises (so a reworded message breaks this test, not the bench)."""
+def _gate_busy_body() -> dict:
+    """The API body of the error a full GenerationGate really raises (so a change breaks this test, not the bench)."""
     gate = GenerationGate(limit=1, queue=0)
     with gate.slot(), pytest.raises(BusyError) as caught:
         with gate.slot():
             pass
-    return str(caught.value)
+    assert _status(caught.value) == 503  # how the API answers it
+    return api_body(caught.value)
 
 
 def test_busy_is_only_the_gates_503():
-    message = _gate_busy_message()
-    assert _status(BusyError(message)) == 503  # how app.py answers it
-    assert classify(503, {"error": message}, "llama") == ("busy", "", False)
+    assert classify(503, _gate_busy_body(), "llama") == ("busy", "", False)
     assert classify(503, {"error": "upstream unavailable"}, "llama") == ("error", "HTTP 503", False)
     assert classify(503, None, "search") == ("error", "HTTP 503", False)
 
@@ -40,11 +40,11 @@ def test_other_statuses_are_client_errors_or_errors(status, outcome):
 
 
 def test_ok_llama_answers_count_as_generated_only_when_the_model_wrote_them():
-    assert classify(200, {"checked": "passed"}, "llama") == ("ok", "", True)
-    assert classify(200, {"checked": "dropped 1 sentence(s): x"}, "llama") == ("ok", "", True)
-    assert classify(200, {"checked": "not needed", "refused": True}, "llama") == ("ok", "", False)
-    assert classify(200, {"checked": "passed"}, "extractive") == ("ok", "", False)
-    failed = {"checked": "fell back to extractive: llama failed (x)", "notes": ["generator failed: x"]}
+    assert classify(200, {"checked": {"status": "passed", "reasons": []}}, "llama") == ("ok", "", True)
+    assert classify(200, {"checked": {"status": "dropped", "reasons": ["x"]}}, "llama") == ("ok", "", True)
+    assert classify(200, {"checked": {"status": "not_needed", "reasons": []}, "refused": True}, "llama") == ("ok", "", False)
+    assert classify(200, {"checked": {"status": "passed", "reasons": []}}, "extractive") == ("ok", "", False)
+    failed = {"checked": {"status": "fallback", "reasons": ["llama failed (x)"]}, "notes": ["generator failed: x"]}
     assert classify(200, failed, "llama") == ("error", "generator failed", False)
 
 
@@ -103,7 +103,7 @@ def test_client_loop_pauses_after_busy_instead_of_storming():
 
     def busy(request: httpx.Request) -> httpx.Response:
         seen.append(json.loads(request.content))
-        return httpx.Response(503, json={"error": _gate_busy_message()})
+        return httpx.Response(503, json=_gate_busy_body())
 
     cell = _loop(busy, 0.5, 0.2)
     assert 1 <= len(seen) <= 3  # at 0, 0.2, 0.4 s at most (a slow machine sends fewer), never a storm

@@ -144,7 +144,7 @@ def test_the_app_follows_a_version_the_cli_publishes_and_never_a_half_published_
             (tmp_path / "corpus" / "氢能.txt").write_text(
                 "测试市氢能产业发展办法\n\n一、支持措施\n(一)市财政设立氢能产业专项资金，每年5000万元。\n", encoding="utf-8")
             sent = time.monotonic()
-            done = subprocess.run([sys.executable, "-m", "policyqa.cli", "build", "--quiet"], cwd=tmp_path,
+            done = subprocess.run([sys.executable, "-m", "faces.cli", "build", "--quiet"], cwd=tmp_path,
                                   env=app_env(tmp_path, keep_versions="100"), capture_output=True, text=True, timeout=120)
             assert done.returncode == 0, done.stderr
             new = live_version_name(tmp_path / "index")

@@ -20,7 +20,7 @@ from eval.harness import (
     to_json,
 )
 from eval.report import compare_markdown, to_markdown
-from ingest.normalize import match_key
+from policyqa.text import match_key
 from ingest.records import Clause, Hit, SearchResult
 from policyqa.errors import PolicyQAError, QuestionError
 

@@ -107,18 +107,19 @@ def test_no_question_column_says_which_columns_were_found(tmp_path: Path) -> Non
         load_questions(path)
     assert str(err.value) == (f"{path}: no question column in the header row (row 1: 序号、题干、答案); "
                               f"name the column of questions 问题 (or question)")
+    assert (err.value.value, err.value.hint) == (str(path), "name the column of questions 问题 (or question)")
     book = write_xlsx(tmp_path / "q.xlsx", {"Sheet1": [["序号", "题干"], [1, "甲？"]]})
-    with pytest.raises(PolicyQAError, match=r"q.xlsx sheet Sheet1: no question column .*序号、题干"):
+    with pytest.raises(PolicyQAError, match=r"q.xlsx: sheet Sheet1: no question column .*序号、题干"):
         load_questions(book)
 
 
 @pytest.mark.parametrize("name, content, message", [
-    ("q.csv", b"", "is empty; put a header row"),
+    ("q.csv", b"", "q.csv: the file is empty; put a header row"),
     ("q.csv", "问题\n\n".encode(), r"no usable questions \(0 skipped\)"),
     ("q.jsonl", b"\n\n", r"no usable questions \(0 skipped\)"),
     ("q.jsonl", b"\xff\xfe\x00", "it must be a UTF-8 JSONL file"),
-    ("q.csv", b"PK\x03\x04\x00\x00binary", r"is not a text CSV \(binary content\)"),
-    ("q.xlsx", b"this is not a zip file", "cannot read .*q.xlsx as an Excel workbook"),
+    ("q.csv", b"PK\x03\x04\x00\x00binary", r"q.csv: not a text CSV \(binary content\); export the sheet as CSV"),
+    ("q.xlsx", b"this is not a zip file", "q.xlsx: cannot read it as an Excel workbook .*; open and save it again in Excel"),
     ("q.xls", b"\xd0\xcf\x11\xe0", r"old binary Excel format \(.xls\) is not read; save it as .xlsx"),
     ("q.txt", b"question", "unsupported question file type '.txt'; use .jsonl, .csv or .xlsx"),
 ])

@@ -16,7 +16,7 @@ from eval.cases import find_cases
 from eval.corpus_cache import corpus_key
 from eval.questions import Question
 from ingest.records import Clause
-from policyqa.cli import main
+from faces.cli import main
 from policyqa.errors import PolicyQAError
 from qa.answer import Answer, Citation
 

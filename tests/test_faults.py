@@ -31,7 +31,7 @@ from index.embedder import HashingEmbedder
 from index.search import Retriever
 from index.store import CURRENT, current_version, open_index
 from policyqa.errors import IndexFolderError, UploadError
-from qa.factory import generator_factories
+from faces.wiring import generator_factories
 from serving import app_env
 
 GENERATE_Q = "阳泉如何支持科技型中小企业融资？"  # answered by generation (not a list, not refused)
@@ -93,10 +93,10 @@ def _faiss_to_dev_full(monkeypatch):
 
 
 WRITERS = {
-    "clause file": lambda mp: mp.setattr("index.build.write_jsonl", enospc),
+    "clause file": lambda mp: mp.setattr("index.writer.write_jsonl", enospc),
     "FAISS file": _faiss_to_dev_full,
     "BM25 arrays": lambda mp: mp.setattr("index.lexical.LexicalIndex.save", lambda self, folder: _fail_bm25(folder)),
-    "manifest": lambda mp: mp.setattr("index.build.write_json", enospc),
+    "manifest": lambda mp: mp.setattr("index.writer.write_json", enospc),
     "CURRENT pointer": _pointer_fails,
 }
 
@@ -125,7 +125,7 @@ def test_disk_full_mid_build_keeps_the_previous_version_live_and_leaves_no_debri
 def test_disk_full_during_an_upload_is_a_clear_503_and_the_app_keeps_serving(fresh, monkeypatch):
     client = local_client(create_app(hashing_settings(fresh.corpus_dir.parent), service=fresh, ui=False))
     version = client.get("/api/health").json()["index_version"]
-    monkeypatch.setattr("index.build.write_json", enospc)
+    monkeypatch.setattr("index.writer.write_json", enospc)
     r = client.post("/api/documents", files={"file": ("量子.txt", NEW_DOC.encode())})
     assert r.status_code == 503 and "free disk space" in r.json()["error"]
     assert not (fresh.corpus_dir / "量子.txt").exists()  # the corpus agrees with the live index
@@ -152,7 +152,7 @@ def test_app_restarted_after_a_killed_build_serves_the_old_version_then_the_next
             print("embedding", flush=True)
             time.sleep(60)
         HashingEmbedder.embed_passages = stall
-        from policyqa.cli import main
+        from faces.cli import main
         sys.exit(main(["build", "--quiet"]))
     """)
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=tmp_path,
@@ -167,7 +167,7 @@ def test_app_restarted_after_a_killed_build_serves_the_old_version_then_the_next
     health = client.get("/api/health").json()
     assert health["index_version"] == old and health["documents"] == 4
     assert client.post("/api/search", json={"question": "朔州高新技术企业"}).json()["hits"]
-    done = subprocess.run([sys.executable, "-m", "policyqa.cli", "build", "--quiet"], cwd=tmp_path, env=app_env(tmp_path),
+    done = subprocess.run([sys.executable, "-m", "faces.cli", "build", "--quiet"], cwd=tmp_path, env=app_env(tmp_path),
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "changed 1" in done.stdout, done.stderr
     client = local_client(create_app(settings, ui=False))
@@ -214,7 +214,7 @@ def test_a_corrupted_index_stops_the_app_with_the_rebuild_command(corrupted):
 
 @pytest.mark.parametrize("entry", ["python app.py", "policyqa serve"])
 def test_starting_on_a_corrupted_index_prints_one_error_line_and_exits_1(corrupted, capsys, entry):
-    from policyqa.cli import main
+    from faces.cli import main
 
     code = app_module.main() if entry == "python app.py" else main(["serve"])
     err = capsys.readouterr().err
@@ -273,7 +273,8 @@ def test_openai_down_or_slow_answers_with_quotes_and_says_why(template, tmp_path
         elapsed = time.perf_counter() - t0
     body = r.json()
     assert r.status_code == 200 and body["generator"] == "extractive" and body["citations"] and not body["refused"]
-    assert body["checked"].startswith("fell back to extractive: openai failed") and words in body["checked"]
+    assert body["checked"]["status"] == "fallback" and body["checked"]["reasons"][0].startswith("openai failed")
+    assert words in body["checked"]["reasons"][0]
     assert any(n.startswith("generator failed") for n in body["notes"])
     assert elapsed < 2 * 0.5 + 4  # two attempts (one retry) of at most the timeout each, plus retrieval
 
@@ -303,9 +304,9 @@ def test_two_uploads_at_once_one_waits_for_nothing_and_is_told_why(template, tmp
     try:
         assert embedder.embedding.wait(10)
         t0 = time.perf_counter()
-        with pytest.raises(UploadError, match="另一个上传或删除正在进行"):
+        with pytest.raises(UploadError, match="another upload or removal is running"):
             svc.upload("第二.txt", NEW_DOC.replace("5000", "6000").encode())
-        with pytest.raises(UploadError, match="另一个上传或删除正在进行"):
+        with pytest.raises(UploadError, match="another upload or removal is running"):
             svc.remove("xinzhou-2021")
         assert time.perf_counter() - t0 < 5
     finally:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from policyqa.cli import main
+from faces.cli import main
 
 FIELD = Path(__file__).resolve().parents[2] / "shared" / "field"
 PASSED_AT_LEAST = 19  # of 39 with extractive answers when this test was written; raise it as fixes land

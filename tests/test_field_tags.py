@@ -9,7 +9,7 @@ import pytest
 
 from ingest.corpus import load_corpus
 from ingest.departments import unit_counts
-from policyqa.cli import main
+from faces.cli import main
 
 FIELD = Path(__file__).resolve().parents[2] / "shared" / "field"
 

@@ -11,7 +11,7 @@ import pytest
 
 from ingest.corpus import load_document
 from ingest.splitter import layout_of, split_document
-from policyqa.cli import main
+from faces.cli import main
 
 from splitcheck import assert_all_properties
 

@@ -21,8 +21,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app import create_app
-from policyqa.guard import ChangeGuard
-from policyqa.webui import WebUI
+from faces.guard import ChangeGuard
+from faces.webui import WebUI
 from conftest import ROOT, hashing_settings, make_service
 from index.store import CURRENT
 from qa.generators import ScriptedGenerator
@@ -102,8 +102,8 @@ def test_obeyed_injection_is_dropped_when_no_clause_shown_says_it(obeying, reply
     script[0] = reply
     answer = svc.ask(UNRELATED_Q, generator="llama")
     assert gen.calls and "忽略以上所有指令" not in gen.calls[-1][1].content  # the injected clause was not shown
-    assert "1000万元" not in answer.text and CLAIM in answer.checked
-    assert answer.checked.startswith("fell back to extractive") and answer.generator == "extractive"
+    assert "1000万元" not in answer.text and CLAIM in answer.checked.text
+    assert answer.checked.status == "fallback" and answer.generator == "extractive"
     assert_every_claim_cited_to_its_source(answer, svc)
 
 
@@ -201,7 +201,7 @@ def test_a_100k_character_question_is_refused_fast_naming_the_limit(reader):
 def test_filters_and_names_are_lookups_not_paths(reader):
     _, client = reader
     r = client.post("/api/search", json={"question": "人才", "doc": "../../etc/passwd"})
-    assert r.status_code == 400 and "no document matches" in r.json()["error"]
+    assert r.status_code == 404 and "no document matches" in r.json()["message"] and r.json()["what"] == "document"
     assert client.get("/api/departments/..%2F..%2Fetc%2Fpasswd").status_code == 404
     assert client.delete("/api/documents/..%2F..%2Fcorpus").status_code == 404
 
@@ -464,14 +464,14 @@ def test_the_ui_handlers_behind_gradios_http_api_pass_the_same_guard(template, t
 def test_serving_beyond_localhost_logs_whether_changes_are_protected(monkeypatch, caplog, tmp_path, host, token, words):
     import uvicorn
 
-    import app
+    import faces.api
 
     ran = []
-    monkeypatch.setattr(app, "create_app", lambda settings: object())
+    monkeypatch.setattr(faces.api, "create_app", lambda settings: object())
     monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: ran.append(kw))
     monkeypatch.chdir(tmp_path)  # no .env
     monkeypatch.setenv("POLICYQA_ADMIN_TOKEN", token)
-    from policyqa.cli import main
+    from faces.cli import main
 
     with caplog.at_level(logging.INFO, logger="policyqa.app"):
         assert main(["serve", "--host", host]) == 0
@@ -481,7 +481,7 @@ def test_serving_beyond_localhost_logs_whether_changes_are_protected(monkeypatch
 
 
 def test_is_loopback():
-    from policyqa.guard import is_loopback
+    from faces.guard import is_loopback
 
     assert all(map(is_loopback, ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost", "LOCALHOST"]))
     assert not any(map(is_loopback, ["0.0.0.0", "::", "", "192.168.0.1", "localhost.evil.example", "example.com"]))

@@ -8,14 +8,13 @@ from pathlib import Path
 
 from conftest import ROOT
 
-GROUND = {"policyqa.errors", "policyqa.settings"}
-FACES = {"policyqa.cli", "policyqa.webui", "policyqa.guard", "app"}
-LAYERS = ["ground", "ingest", "index", "qa", "eval", "faces"]
+LAYERS = ["ground", "ingest", "index", "qa", "eval", "faces", "app"]
+PACKAGES = {"policyqa": "ground", "ingest": "ingest", "index": "index", "qa": "qa", "eval": "eval", "faces": "faces"}
 
 
 def _modules() -> dict[str, Path]:
     found = {"app": ROOT / "app.py"}
-    for package in ("policyqa", "ingest", "index", "qa", "eval"):
+    for package in PACKAGES:
         for path in (ROOT / package).glob("*.py"):
             name = f"{package}.{path.stem}"
             found[package if path.stem == "__init__" else name] = path
@@ -23,11 +22,7 @@ def _modules() -> dict[str, Path]:
 
 
 def _layer(module: str) -> str:
-    if module in GROUND or module == "policyqa":
-        return "ground"
-    if module in FACES:
-        return "faces"
-    return module.split(".")[0]
+    return "app" if module == "app" else PACKAGES[module.split(".")[0]]
 
 
 def _graph() -> dict[str, set[str]]:

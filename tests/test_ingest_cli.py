@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
-from policyqa.cli import main
+from faces.cli import main
 
 from conftest import CORPUS
 

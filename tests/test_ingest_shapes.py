@@ -13,7 +13,7 @@ from ingest.about import describe, is_placeholder, region_of, regions
 from ingest.corpus import load_corpus
 from ingest.docx import chinese_count, format_number
 from ingest.loaders import load_text
-from ingest.normalize import match_key, normalize, to_simplified
+from policyqa.text import match_key, normalize, to_simplified
 from ingest.tables import Cell, table_lines
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from conftest import ROOT
-from ingest.normalize import match_key
+from policyqa.text import match_key
 from policyqa.settings import Settings
 from qa.chain import Answerer
-from qa.factory import generator_factories
+from faces.wiring import generator_factories
 from qa.prompts import PromptLibrary
 
 

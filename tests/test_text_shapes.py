@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 
 from ingest.corpus import guess_title
 from ingest.furniture import scan
-from ingest.numerals import to_int
+from policyqa.text import to_int
 from ingest.records import Clause, DocMeta, Document
 from ingest.splitter import layout_of, split_document
 

@@ -1,4 +1,4 @@
-"""The Gradio UI (问答 · 部门职责 · 政策匹配 · 文档库) and the HTML it renders over one policyqa Service.
+"""The Gradio UI (问答 · 政策计算器 · 部门职责 · 文档库) and the HTML it renders over one policyqa Service.
 
 Every piece of user or document text that reaches HTML goes through `esc` (html.escape plus template
 characters) first, and every error reaches the user as a short Chinese message, never a traceback.
@@ -9,19 +9,19 @@ from __future__ import annotations
 import html
 import logging
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 
-from policyqa.errors import (
-    AuthError, BusyError, IngestError, ModelMissingError, NotFoundError, PolicyQAError, QuestionError, UploadError,
-)
-from policyqa.guard import ChangeGuard
+from faces.errors import ui_text
+from faces.guard import ChangeGuard
 
 if TYPE_CHECKING:
     import gradio as gr
 
     from ingest.records import Clause
     from qa.answer import Answer, Citation
-    from qa.service import Service, TreeNode
+    from qa.service import Service
+    from qa.views import TreeNode
 
 log = logging.getLogger("policyqa.app")
 
@@ -87,7 +87,7 @@ def answer_cards(answer: Answer) -> str:
                 + (related or "<p>无</p>"))
     cards = "".join(card(c.clause, highlight(c.clause.text, support(c, answer.text)), n=c.n) for c in answer.citations)
     head = f"依据 {len(answer.citations)} 条" + (f" · 共 {answer.count} 项" if answer.count is not None else "")
-    return f"<div class='pq-summary'>{head} · {esc(answer.generator)} · 校验：{esc(answer.checked)}</div>{cards}"
+    return f"<div class='pq-summary'>{head} · {esc(answer.generator)} · 校验：{esc(answer.checked.text)}</div>{cards}"
 
 
 def answer_bubble(answer: Answer) -> str:
@@ -110,17 +110,8 @@ def answer_markdown(answer: Answer) -> str:
 
 
 def friendly(exc: BaseException) -> str:
-    """A short Chinese message for the UI; unexpected errors are logged with their traceback."""
-    if isinstance(exc, (BusyError, QuestionError, UploadError, NotFoundError, AuthError)):
-        return str(exc)
-    if isinstance(exc, IngestError):
-        return f"文件无法读取：{exc.problem}"
-    if isinstance(exc, ModelMissingError):
-        return f"模型文件缺失，请联系管理员运行 make setup：{exc}"
-    if isinstance(exc, PolicyQAError):
-        return f"无法完成请求：{exc}"
-    log.exception("unhandled error in the UI", exc_info=exc)
-    return "抱歉，服务内部出错，请稍后重试。"
+    """A short Chinese message for the UI (faces/errors.py words it)."""
+    return ui_text(exc)
 
 
 CSS = """
@@ -132,6 +123,8 @@ CSS = """
 .pq-notice{border-left:4px solid #d4a72c;background:#fff8c5;color:#1f2328;padding:8px 12px;margin:6px 0}
 .pq-error{border-left-color:#cf222e;background:#ffebe9}.pq-ok{border-left-color:#1a7f37;background:#dafbe1}
 .pq-summary{color:#57606a;font-size:.9em}#pq-cards{max-height:760px;overflow-y:auto}.pq-tree details{margin-left:14px}.pq-tree summary{cursor:pointer}
+.pq-items{border-collapse:collapse;width:100%;font-size:.92em;margin:6px 0}.pq-items th,.pq-items td{border:1px solid #d0d7de;padding:4px 6px;vertical-align:top;text-align:left;color:#1f2328;background:#fff}
+.pq-items th{background:#f6f8fa}.pq-items ul{margin:0;padding-left:1.1em}.pq-item{color:#0550ae;font-size:.9em;margin-top:4px}
 """
 
 
@@ -143,10 +136,12 @@ class WebUI:
 
     GENERATORS = [("摘录（最快）", "extractive"), ("本地模型 llama", "llama"), ("OpenAI 兼容接口", "openai")]
 
-    def __init__(self, service: Service, *, default_generator: str = "extractive", guard: ChangeGuard | None = None) -> None:
+    def __init__(self, service: Service, *, default_generator: str = "extractive", guard: ChangeGuard | None = None,
+                 calculator=None) -> None:
         self.service = service
         self.default_generator = default_generator
         self.guard = guard or ChangeGuard()
+        self.calculator = calculator  # the 政策计算器 and 部门职责 tabs (faces/webui_calc.CalculatorTabs), if given
 
     # ---- choices -------------------------------------------------------------------------
     def doc_choices(self, everything: str | None = None) -> list[tuple[str, str]]:
@@ -194,40 +189,6 @@ class WebUI:
         messages[-1] = {"role": "assistant", "content": answer_bubble(answer)}
         history = (list(history or []) + [question.strip()])[-10:]
         yield messages, answer_cards(answer), answer_markdown(answer), messages, history, ""
-
-    # ---- 部门职责 / 政策匹配 ---------------------------------------------------------------
-    def department_view(self, name: str | None) -> str:
-        """Every provision of one unit, grouped by document, as cards."""
-        if not name:
-            return "<p class='pq-summary'>请选择一个责任单位。</p>"
-        try:
-            view = self.service.department(name)
-        except Exception as exc:  # noqa: BLE001
-            return notice(friendly(exc), "error")
-        parts = [f"<h3>{esc(view.name)}：共 {view.total} 项（牵头 {view.lead} 项，配合 {view.cooperating} 项），"
-                 f"涉及 {len(view.groups)} 份文件</h3>"]
-        badges = {"lead": "牵头", "cooperating": "配合", "shared": "参与"}
-        for _, title, items in view.groups:
-            parts.append(f"<h4>《{esc(title)}》 {len(items)} 项</h4>")
-            parts += [card(c, esc(c.text), badge=badges[view.role(c)]) for c in items]
-        return "".join(parts)
-
-    def match(self, kinds: list[str] | None, needs: list[str] | None, place: str | None) -> str:
-        """政策匹配: matching clauses with their source, the matched words marked, and counts."""
-        try:
-            result = self.service.eligibility(kinds or [], place or None, needs or [])
-        except Exception as exc:  # noqa: BLE001
-            return notice(friendly(exc), "error")
-        if not result.items:
-            return notice("没有找到同时符合所选主体和需求的条款，可减少勾选项或换一个地区再试。")
-        titles = {d.meta.doc_id: d.meta.title for d in self.service.documents()}
-        parts = [f"<h3>共 {len(result.items)} 条相关条款，来自 {len(result.documents)} 份文件</h3>"]
-        for doc_id in result.documents:
-            items = [i for i in result.items if i.clause.doc_id == doc_id]
-            parts.append(f"<h4>《{esc(titles.get(doc_id, doc_id))}》 {len(items)} 条</h4>")
-            parts += [card(i.clause, highlight(i.clause.text, i.terms, every=True),
-                           badge=" · ".join(i.kinds + i.needs)) for i in items]
-        return "".join(parts)
 
     # ---- 文档库 ----------------------------------------------------------------------------
     def table(self) -> list[list]:
@@ -297,94 +258,98 @@ class WebUI:
         """Fresh choices for every document and unit picker, and the document table."""
         import gradio as gr
 
-        docs, units = self.doc_choices(), self.unit_choices()
+        docs, calc = self.doc_choices(), self.calculator
+        units = gr.update(choices=calc.unit_choices()) if calc else gr.update()
+        places = gr.update(choices=calc.place_choices()) if calc else gr.update()
         return (self.table(), gr.update(choices=self.doc_choices("全部文档")), gr.update(choices=self.unit_choices("不限部门")),
-                gr.update(choices=units), gr.update(choices=self.doc_choices("全部地区")), gr.update(choices=docs),
-                gr.update(choices=docs, value=None))
+                units, gr.update(choices=self.doc_choices("全部地区")), gr.update(choices=docs),
+                gr.update(choices=docs, value=None), places, gr.update(choices=self.doc_choices("全部文件")))
 
     # ---- layout ----------------------------------------------------------------------------
     def blocks(self, max_file_mb: float) -> gr.Blocks:
-        """The four tabs, wired to the handlers above."""
+        """The five tabs, wired to the handlers above (政策计算器 and 部门职责: faces/webui_calc.py)."""
         import gradio as gr
-
-        from ingest.loaders import SUPPORTED
-        from qa.eligibility import KINDS, NEEDS
 
         with gr.Blocks(title="政策问答 · policyqa", analytics_enabled=False) as demo:
             gr.Markdown("## 政策问答 · 每个回答都附原文条款")
-            transcript, history = gr.State([]), gr.State([])
+            ui = SimpleNamespace(transcript=gr.State([]), history=gr.State([]), place=None, unit=None, duty_place=None,
+                                 duty_doc=None)  # the last four are the calculator's pickers, when it is there
             with gr.Tabs():
                 with gr.Tab("问答", id="qa"):
-                    with gr.Row():
-                        with gr.Column(scale=3):
-                            chatbot = gr.Chatbot(label="对话", height=480, feedback_options=None, elem_id="pq-chat")
-                            question = gr.Textbox(label="问题（按 Enter 发送）", lines=1, max_lines=4,
-                                                  placeholder="例如：阳泉对科技型中小企业融资有哪些支持？", elem_id="pq-question")
-                            with gr.Row():
-                                send = gr.Button("发送", variant="primary", elem_id="pq-send")
-                                clear = gr.Button("清空对话")
-                            with gr.Row():
-                                doc = gr.Dropdown(self.doc_choices("全部文档"), value="", label="限定文档")
-                                dept = gr.Dropdown(self.unit_choices("不限部门"), value="", label="限定部门")
-                            gen = gr.Radio(self.GENERATORS, value=self.default_generator, label="生成方式")
-                        with gr.Column(scale=2):
-                            cards = gr.HTML("<p class='pq-summary'>提问后，这里显示回答所依据的条款原文。</p>",
-                                            elem_id="pq-cards")
-                            export = gr.Textbox(label="导出 Markdown（最近一个回答及其依据）", lines=6, max_lines=14,
-                                                buttons=["copy"], interactive=False, elem_id="pq-export")
-                with gr.Tab("部门职责", id="departments"):
-                    unit = gr.Dropdown(self.unit_choices(), value=None, label="责任单位", elem_id="pq-unit")
-                    unit_html = gr.HTML(elem_id="pq-unit-view")
-                with gr.Tab("政策匹配", id="match"):
-                    kinds = gr.CheckboxGroup(list(KINDS), label="主体类型", elem_id="pq-kinds")
-                    needs = gr.CheckboxGroup(list(NEEDS), label="需求", elem_id="pq-needs")
-                    place = gr.Dropdown(self.doc_choices("全部地区"), value="", label="地区 / 文件")
-                    go = gr.Button("匹配政策", variant="primary", elem_id="pq-go")
-                    match_html = gr.HTML(elem_id="pq-match")
+                    self._qa_tab(gr, ui)
+                if self.calculator is not None:
+                    with gr.Tab("政策计算器", id="calculator"):
+                        ui.place = self.calculator.calculator_tab(self.doc_choices)
+                    with gr.Tab("部门职责", id="departments"):
+                        ui.unit, ui.duty_place, ui.duty_doc = self.calculator.duties_tab(self.doc_choices)
                 with gr.Tab("文档库", id="library"):
-                    table = gr.Dataframe(self.table(), headers=["编号", "标题", "条款数", "地区", "日期", "发文机关", "文件", "格式", "与之重复"],
-                                         interactive=False, wrap=True)
-                    tree_doc = gr.Dropdown(self.doc_choices(), value=None, label="查看条款结构", elem_id="pq-tree-doc")
-                    tree_html = gr.HTML(elem_id="pq-tree")
-                    if not self.guard.enabled:
-                        gr.HTML(notice(self.guard.disabled_message, "error"))
-                    with gr.Row():
-                        file = gr.File(label=f"上传文档（{' '.join(SUPPORTED)}，不超过 {max_file_mb:g} MB）",
-                                       type="filepath", elem_id="pq-file")
-                        with gr.Column():
-                            token = gr.Textbox(label="管理口令（上传、删除时需要）", type="password", max_lines=1,
-                                               visible=self.guard.needs_token, elem_id="pq-token")
-                            upload = gr.Button("上传并更新索引", variant="primary", elem_id="pq-upload",
-                                               interactive=self.guard.enabled)
-                            gone = gr.Dropdown(self.doc_choices(), value=None, label="删除文档")
-                            remove = gr.Button("删除所选文档", variant="stop", interactive=self.guard.enabled)
-                    status = gr.HTML(elem_id="pq-upload-status")
-
-            outs = [chatbot, cards, export, transcript, history, question]
-            ins = [question, transcript, history, doc, dept, gen]
-            for trigger in (question.submit, send.click):
-                trigger(self.chat, ins, outs, concurrency_limit=16, show_progress="minimal")
-            reset = (lambda: ([], "", "", [], []), None, [chatbot, cards, export, transcript, history])
-            clear.click(*reset)
-            chatbot.clear(*reset)  # the chat's own bin icon forgets the history too
-            unit.change(self.department_view, unit, unit_html)
-            go.click(self.match, [kinds, needs, place], match_html)
-            tree_doc.change(self.tree, tree_doc, tree_html)
-            pickers = [table, doc, dept, unit, place, tree_doc, gone]
-
-            def on_upload(path: str | None, secret: str, request: gr.Request,
-                          progress: gr.Progress = gr.Progress()) -> tuple[str, None]:
-                return self.upload(path, progress, secret, request.headers), None  # clear the picker for the next file
-
-            def on_remove(doc_id: str | None, secret: str, request: gr.Request, progress: gr.Progress = gr.Progress()) -> str:
-                return self.remove(doc_id, progress, secret, request.headers)
-
-            for handler in (on_upload, on_remove):
-                # Gradio finds gr.Request by type hint; ours are strings naming the lazily imported gr, which
-                # typing.get_type_hints cannot resolve, so give it the class itself.
-                handler.__annotations__ = {"request": gr.Request}
-
-            upload.click(on_upload, [file, token], [status, file]).then(self.refresh, None, pickers)
-            remove.click(on_remove, [gone, token], status).then(self.refresh, None, pickers)
-            demo.load(self.refresh, None, pickers)
+                    self._library_tab(gr, ui, max_file_mb)
+            self._wire(gr, ui)
+            demo.load(self.refresh, None, ui.pickers)
         return demo
+
+    def _qa_tab(self, gr, ui: SimpleNamespace) -> None:
+        with gr.Row():
+            with gr.Column(scale=3):
+                ui.chatbot = gr.Chatbot(label="对话", height=480, feedback_options=None, elem_id="pq-chat")
+                ui.question = gr.Textbox(label="问题（按 Enter 发送）", lines=1, max_lines=4,
+                                         placeholder="例如：阳泉对科技型中小企业融资有哪些支持？", elem_id="pq-question")
+                with gr.Row():
+                    ui.send = gr.Button("发送", variant="primary", elem_id="pq-send")
+                    ui.clear = gr.Button("清空对话")
+                with gr.Row():
+                    ui.doc = gr.Dropdown(self.doc_choices("全部文档"), value="", label="限定文档")
+                    ui.dept = gr.Dropdown(self.unit_choices("不限部门"), value="", label="限定部门")
+                ui.gen = gr.Radio(self.GENERATORS, value=self.default_generator, label="生成方式")
+            with gr.Column(scale=2):
+                ui.cards = gr.HTML("<p class='pq-summary'>提问后，这里显示回答所依据的条款原文。</p>", elem_id="pq-cards")
+                ui.export = gr.Textbox(label="导出 Markdown（最近一个回答及其依据）", lines=6, max_lines=14,
+                                       buttons=["copy"], interactive=False, elem_id="pq-export")
+
+    def _library_tab(self, gr, ui: SimpleNamespace, max_file_mb: float) -> None:
+        from ingest.loaders import SUPPORTED
+
+        ui.table = gr.Dataframe(self.table(), headers=["编号", "标题", "条款数", "地区", "日期", "发文机关", "文件", "格式", "与之重复"],
+                                interactive=False, wrap=True)
+        ui.tree_doc = gr.Dropdown(self.doc_choices(), value=None, label="查看条款结构", elem_id="pq-tree-doc")
+        ui.tree_html = gr.HTML(elem_id="pq-tree")
+        if not self.guard.enabled:
+            gr.HTML(notice(self.guard.disabled_message, "error"))
+        with gr.Row():
+            ui.file = gr.File(label=f"上传文档（{' '.join(SUPPORTED)}，不超过 {max_file_mb:g} MB）",
+                              type="filepath", elem_id="pq-file")
+            with gr.Column():
+                ui.token = gr.Textbox(label="管理口令（上传、删除时需要）", type="password", max_lines=1,
+                                      visible=self.guard.needs_token, elem_id="pq-token")
+                ui.upload = gr.Button("上传并更新索引", variant="primary", elem_id="pq-upload",
+                                      interactive=self.guard.enabled)
+                ui.gone = gr.Dropdown(self.doc_choices(), value=None, label="删除文档")
+                ui.remove = gr.Button("删除所选文档", variant="stop", interactive=self.guard.enabled)
+        ui.status = gr.HTML(elem_id="pq-upload-status")
+
+    def _wire(self, gr, ui: SimpleNamespace) -> None:
+        outs = [ui.chatbot, ui.cards, ui.export, ui.transcript, ui.history, ui.question]
+        ins = [ui.question, ui.transcript, ui.history, ui.doc, ui.dept, ui.gen]
+        for trigger in (ui.question.submit, ui.send.click):
+            trigger(self.chat, ins, outs, concurrency_limit=16, show_progress="minimal")
+        reset = (lambda: ([], "", "", [], []), None, [ui.chatbot, ui.cards, ui.export, ui.transcript, ui.history])
+        ui.clear.click(*reset)
+        ui.chatbot.clear(*reset)  # the chat's own bin icon forgets the history too
+        ui.tree_doc.change(self.tree, ui.tree_doc, ui.tree_html)
+        pickers = [ui.table, ui.doc, ui.dept, ui.unit, ui.place, ui.tree_doc, ui.gone, ui.duty_place, ui.duty_doc]
+        ui.pickers = [p if p is not None else gr.State() for p in pickers]
+
+        def on_upload(path: str | None, secret: str, request: gr.Request,
+                      progress: gr.Progress = gr.Progress()) -> tuple[str, None]:
+            return self.upload(path, progress, secret, request.headers), None  # clear the picker for the next file
+
+        def on_remove(doc_id: str | None, secret: str, request: gr.Request, progress: gr.Progress = gr.Progress()) -> str:
+            return self.remove(doc_id, progress, secret, request.headers)
+
+        for handler in (on_upload, on_remove):
+            # Gradio finds gr.Request by type hint; ours are strings naming the lazily imported gr, which
+            # typing.get_type_hints cannot resolve, so give it the class itself.
+            handler.__annotations__ = {"request": gr.Request}
+
+        ui.upload.click(on_upload, [ui.file, ui.token], [ui.status, ui.file]).then(self.refresh, None, ui.pickers)
+        ui.remove.click(on_remove, [ui.gone, ui.token], ui.status).then(self.refresh, None, ui.pickers)

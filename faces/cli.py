@@ -11,6 +11,9 @@ import json
 import sys
 from pathlib import Path
 
+from faces.cli_calc import add_parsers as add_calculator_parsers
+from faces.cli_calc import items_line
+from faces.errors import cli_line
 from policyqa.errors import PolicyQAError
 
 
@@ -60,45 +63,27 @@ def _corpus_clauses(args: argparse.Namespace, settings):
 
 def cmd_departments(args: argparse.Namespace, settings) -> int:
     """List units with counts, or every provision one unit leads, cooperates on or shares, by document."""
-    from ingest.departments import clauses_for_unit, resolve_unit, unit_counts, unit_role as _role
+    from ingest.departments import unit_counts
+    from qa.views import ROLE_ZH, department_view
 
     documents, clauses = _corpus_clauses(args, settings)
-    counts = unit_counts(clauses)
     if not args.name:
+        counts = unit_counts(clauses)
         if args.json:
-            _print_json([{"name": r.name, "lead": r.lead, "cooperating": r.cooperating, "total": r.total} for r in counts])
+            _print_json([r.to_json() for r in counts])
         else:
             for r in counts:
                 print(f"{r.name}\t牵头 {r.lead}\t配合 {r.cooperating}\t合计 {r.total}")
         return 0
-    matches = resolve_unit(args.name, [r.name for r in counts])
-    if not matches:
-        raise PolicyQAError(f"no unit named '{args.name}' in the corpus; run `policyqa departments` to list them")
-    if len(matches) > 1:
-        raise PolicyQAError(f"'{args.name}' matches several units: {'、'.join(matches)}; give the full name")
-    unit = matches[0]
-    titles = {d.meta.doc_id: d.meta.title for d in documents}
-    grouped = clauses_for_unit(clauses, unit)
-    roles = [_role(unit, c) for v in grouped.values() for c in v]
+    view = department_view(clauses, {d.meta.doc_id: d.meta.title for d in documents}, args.name)
     if args.json:
-        _print_json({
-            "name": unit,
-            "total": len(roles),
-            "lead": roles.count("lead"),
-            "cooperating": roles.count("cooperating"),
-            "documents": [
-                {"doc_id": doc_id, "doc_title": titles[doc_id],
-                 "clauses": [dict(c.to_json(), role=_role(unit, c)) for c in items]}
-                for doc_id, items in grouped.items()
-            ],
-        })
+        _print_json(view.to_json())
         return 0
-    print(f"{unit}: {len(roles)} 项 (牵头 {roles.count('lead')}, 配合 {roles.count('cooperating')})")
-    for doc_id, items in grouped.items():
-        print(f"\n《{titles[doc_id]}》 {len(items)} 项")
+    print(f"{view.name}: {view.total} 项 (牵头 {view.lead}, 配合 {view.cooperating})")
+    for _, title, items in view.groups:
+        print(f"\n《{title}》 {len(items)} 项")
         for c in items:
-            role = {"lead": "牵头", "cooperating": "配合", "shared": "分工"}[_role(unit, c)]
-            print(f"  [{role}] {c.id}  {c.path_text}\n      {c.text[:80].strip()}…")
+            print(f"  [{ROLE_ZH[view.role(c)]}] {c.id}  {c.path_text}\n      {c.text[:80].strip()}…")
     return 0
 
 
@@ -108,11 +93,9 @@ def _index_dir(args, settings) -> Path:
 
 def make_retriever(args, settings):
     """The Retriever for the chosen index folder and the configured embedding model."""
-    from index.embedder import make_embedder
-    from index.search import Retriever
+    from faces.wiring import build_retriever
 
-    embedder = make_embedder(settings.embedding_model, batch_size=settings.embed_batch_size)
-    return Retriever(_index_dir(args, settings), embedder, max_question_chars=settings.max_question_chars)
+    return build_retriever(settings, _index_dir(args, settings))
 
 
 def _seeded_corpus(settings) -> Path:
@@ -130,8 +113,10 @@ def cmd_build(args: argparse.Namespace, settings) -> int:
     first finishes or undoes a change a crash interrupted (qa/journal.py)."""
     from tqdm import tqdm
 
+    from faces.wiring import item_extractor
     from index.build import build_index
     from index.embedder import make_embedder
+    from index.engine import engine_spec
     from ingest.corpus import warn_skipped
     from qa.journal import change_lock, recover
 
@@ -147,10 +132,11 @@ def cmd_build(args: argparse.Namespace, settings) -> int:
 
     embedder = make_embedder(settings.embedding_model, batch_size=settings.embed_batch_size)
     with change_lock(index_dir, on_wait=lambda why: print(f"waiting: {why}", file=sys.stderr)):
-        recover(corpus, index_dir, locked=True, check_corpus=False)
+        recover(corpus, index_dir, locked=True, check_corpus=False, engine=engine_spec(settings))
         report = build_index(corpus, index_dir, embedder, limit=settings.max_clause_chars,
                              max_bytes=int(settings.max_file_mb * 1024 * 1024), progress=progress,
-                             keep_versions=settings.keep_versions)
+                             keep_versions=settings.keep_versions, engine=engine_spec(settings),
+                             items=item_extractor(settings, args.items_model))
     if bar is not None:
         bar.close()
     warn_skipped(report.skipped)
@@ -159,6 +145,7 @@ def cmd_build(args: argparse.Namespace, settings) -> int:
           f"added {len(report.added)}, changed {len(report.changed)}, removed {len(report.removed)}, "
           f"unchanged {len(report.unchanged)}; embedded {report.embedded} clauses "
           f"in {report.embed_seconds:.1f}s ({rate:.1f}/s); total {report.seconds:.1f}s")
+    print(items_line(index_dir))
     return 0
 
 
@@ -183,7 +170,7 @@ def cmd_search(args: argparse.Namespace, settings) -> int:
 
 def make_answerer(args, settings, retriever):
     """The answer chain over `retriever` with the three generators from settings."""
-    from qa.factory import build_answerer
+    from faces.wiring import build_answerer
 
     return build_answerer(settings, retriever)
 
@@ -228,11 +215,15 @@ def cmd_ask(args: argparse.Namespace, settings) -> int:
 
 def cmd_serve(args: argparse.Namespace, settings) -> int:
     """Start the web app and HTTP API (loads the models once, then serves)."""
-    from app import serve
+    from faces.api import serve
 
     update = {k: v for k, v in (("host", args.host), ("port", args.port)) if v}
     serve(settings.model_copy(update=update))
     return 0
+
+
+def _index_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--index", help="index folder (default: settings.index_dir)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -254,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("build", help="ingest the corpus and update the index incrementally")
     p.add_argument("--corpus", help="corpus folder, searched recursively (default: settings.corpus_dir)")
-    p.add_argument("--index", help="index folder (default: settings.index_dir)")
+    _index_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_build)
 
@@ -264,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--doc", action="append", help="restrict to a document (id, title, alias or region); repeatable")
     p.add_argument("--department", help="restrict to clauses of one responsible unit")
     p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid")
-    p.add_argument("--index", help="index folder (default: settings.index_dir)")
+    _index_option(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
 
@@ -273,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--generator", choices=["llama", "openai", "extractive"])
     p.add_argument("--doc", action="append")
     p.add_argument("--department")
-    p.add_argument("--index", help="index folder (default: settings.index_dir)")
+    _index_option(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ask)
 
@@ -284,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", action="store_true", help="hybrid vs dense vs BM25 vs default LangChain, one table")
     p.add_argument("--generator", choices=["llama", "openai", "extractive"])
     p.add_argument("--corpus", help="evaluate against an index of this folder (built once, cached by content)")
-    p.add_argument("--index", help="index folder (default: settings.index_dir)")
+    _index_option(p)
     p.add_argument("--out", help="folder for report.md / report.json")
     p.add_argument("--json", action="store_true", help="print the JSON report")
     p.set_defaults(func=cmd_eval)
@@ -293,6 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="address to bind (default: settings.host, 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default: settings.port, 7860)")
     p.set_defaults(func=cmd_serve)
+    add_calculator_parsers(sub)  # items, match, tasks, build --items-model (faces/cli_calc.py)
     return parser
 
 
@@ -305,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings()
         return args.func(args, settings)
     except PolicyQAError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
+        print(cli_line(exc), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("Error: interrupted", file=sys.stderr)

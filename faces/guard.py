@@ -58,24 +58,30 @@ class ChangeGuard:
         """
         if self.needs_token:
             if not hmac.compare_digest(hashlib.sha256((token or "").encode()).digest(), self._digest):
-                raise AuthError("管理口令缺失或不正确：API 请用请求头 Authorization: Bearer <口令>，界面请在“管理口令”框中填写；"
-                                "口令为服务器上 POLICYQA_ADMIN_TOKEN 的值 (admin token missing or wrong)")
+                raise AuthError("admin token missing or wrong",
+                                hint="send Authorization: Bearer <the server's POLICYQA_ADMIN_TOKEN>",
+                                zh="管理口令缺失或不正确：API 请用请求头 Authorization: Bearer <口令>，界面请在“管理口令”框中填写；"
+                                   "口令为服务器上 POLICYQA_ADMIN_TOKEN 的值")
             return  # a browser cannot send the Authorization header cross-site without a CORS preflight
         if not is_loopback(self.host):
-            raise ChangesDisabledError(self.disabled_message)
+            raise ChangesDisabledError(f"uploads and deletes are disabled: the app listens on {self.host} without an admin token",
+                                       value=self.host, hint="set POLICYQA_ADMIN_TOKEN and restart",
+                                       zh=self.disabled_message)
         if headers is None:
             return
         names = [urlsplit("//" + headers.get("host", "")).hostname or ""]
         names += [urlsplit(headers["origin"]).hostname or ""] if "origin" in headers else []
         if not all(is_loopback(n) for n in names):
-            raise ChangesDisabledError("上传和删除只接受本机地址（127.0.0.1 / localhost）上的同源请求；"
-                                       "如需从其他地址或页面管理，请设置 POLICYQA_ADMIN_TOKEN (cross-site or non-local request refused)")
+            raise ChangesDisabledError("cross-site or non-local request refused",
+                                       hint="set POLICYQA_ADMIN_TOKEN to manage the corpus from elsewhere",
+                                       zh="上传和删除只接受本机地址（127.0.0.1 / localhost）上的同源请求；"
+                                          "如需从其他地址或页面管理，请设置 POLICYQA_ADMIN_TOKEN")
 
     @property
     def disabled_message(self) -> str:
         """Why changes are off when the app listens beyond localhost without a token, and what to do."""
         return (f"上传和删除已停用：服务监听在 {self.host}（本机以外也能访问）且未设置管理口令；请设置环境变量 "
-                "POLICYQA_ADMIN_TOKEN 后重启 (uploads and deletes are disabled beyond localhost without POLICYQA_ADMIN_TOKEN)")
+                "POLICYQA_ADMIN_TOKEN 后重启")
 
     def check_request(self, request: Request) -> None:
         """`check` for an HTTP request: the Bearer token and the request's headers."""
@@ -93,8 +99,9 @@ class ChangeGuard:
                 "set POLICYQA_ADMIN_TOKEN to enable them")
 
 
-def capped_receive(receive: Callable[[], Awaitable[dict]], limit: int, message: str) -> Callable[[], Awaitable[dict]]:
-    """An ASGI receive that fails with UploadTooLargeError once more than `limit` body bytes arrive."""
+def capped_receive(receive: Callable[[], Awaitable[dict]], limit: int,
+                   error: UploadTooLargeError) -> Callable[[], Awaitable[dict]]:
+    """An ASGI receive that raises `error` once more than `limit` body bytes arrive."""
     seen = 0
 
     async def inner() -> dict:
@@ -102,6 +109,6 @@ def capped_receive(receive: Callable[[], Awaitable[dict]], limit: int, message: 
         event = await receive()
         seen += len(event.get("body", b""))
         if seen > limit:
-            raise UploadTooLargeError(message)
+            raise error
         return event
     return inner

@@ -1,0 +1,75 @@
+"""What the generator sees: the clauses chosen for it, each cut to its most relevant sentences behind a
+short label, numbered [1]…[n] inside the user message of the answer prompts (prompts/answer_*.txt).
+
+The prompt stays near 400 tokens, so a 2-core CPU answers within seconds: prompt tokens cost ~10 ms each.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ingest.records import Clause, Hit
+from policyqa.text import CN_NUM
+from qa.extractive import best_clause, sentence_score, sentences
+from qa.generators import Message
+from qa.prompts import PromptLibrary
+from qa.turn import Turn
+
+
+def duties(clause: Clause) -> str:
+    """The parsed responsibility fields as shown to the model (canonical unit names), or ""."""
+    if not clause.departments:
+        return ""
+    cooperating = f"；配合：{'、'.join(clause.cooperating)}" if clause.cooperating else ""
+    return f"（牵头：{'、'.join(clause.lead) or '无'}；责任单位：{'、'.join(clause.departments)}{cooperating}）"
+
+
+def heading(clause: Clause) -> str:
+    """The clause's nearest heading words without its number ("(十)多元科技投入…" → "多元科技投入…"), ≤ 16 chars."""
+    for part in reversed(clause.path):
+        words = re.sub(rf"^[(（]?[{CN_NUM}\d]+[)）、.．]?|^第.+?[章节条]\s*", "", part).strip()
+        if len(words) >= 2:
+            return words[:16]
+    return ""
+
+
+def clause_context(hit: Hit, terms: list[str] | tuple[str, ...], max_chars: int) -> str:
+    """A clause cut to its most relevant sentences (in text order, about `max_chars` characters), after
+    a short label (place and last heading) and before its responsibility tag."""
+    sents = sentences(hit.clause.text)
+    scored = sorted(range(len(sents)), key=lambda i: -sentence_score(sents[i], list(terms), True))
+    keep, size = set(), 0
+    for i in scored:
+        if size + len(sents[i]) > max_chars and keep:
+            break
+        keep.add(i)
+        size += len(sents[i])
+    text = "".join(sents[i] for i in sorted(keep))
+    c = hit.clause
+    label = "·".join(x for x in (c.region or c.doc_title[:10], heading(c)) if x)
+    return f"（{label}）{text}{duties(c)}"
+
+
+def shown_clauses(turn: Turn, count: int) -> tuple[Hit, ...]:
+    """The clauses the generator sees: the top `count`, or for a comparison the best clause of each
+    document the question names (chosen as the extractive answer chooses them), at most three."""
+    hits = list(turn.hits)
+    if len(turn.doc_ids) > 1:
+        groups = [[i for i, h in enumerate(hits) if h.clause.doc_id == d] for d in turn.doc_ids]
+        picked = [best_clause(turn.standalone, list(turn.terms), hits, rows) for rows in groups if rows]
+        picked = [hits[i] for i in picked if i is not None]
+        if len(picked) > 1:
+            return tuple(picked[:3])
+    return tuple(hits[:count])
+
+
+def messages(prompts: PromptLibrary, turn: Turn, shown: tuple[Hit, ...], max_chars: int) -> tuple[Message, ...]:
+    """The system and user messages for `turn` with `shown` numbered from 1."""
+    clauses = "\n".join(f"[{i}]{clause_context(h, turn.terms, max_chars)}" for i, h in enumerate(shown, start=1))
+    system, user = prompts.get("answer_system"), prompts.get("answer_user")
+    return (Message("system", system.render()), Message("user", user.render(clauses=clauses, question=turn.standalone)))
+
+
+def prompt_hash(prompts: PromptLibrary) -> str:
+    """The short hashes of the two answer prompts, recorded with every generated answer."""
+    return prompts.get("answer_system").short_hash + "+" + prompts.get("answer_user").short_hash

@@ -1,0 +1,66 @@
+"""The typed steps of the answer chain; each takes a Turn and returns a new one.
+
+    rewrite   a follow-up rewritten to stand alone (qa/followup.py)
+    retrieve  hybrid search over the turn's snapshot (index/search.py)
+    plan      whole list → refuse → extractive or generate (with the generator's messages)
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+from index.routing import route
+from index.search import Retriever, check_question
+from qa import context
+from qa.answer import Answer
+from qa.followup import rewrite
+from qa.item_answers import item_step
+from qa.listing import list_clauses, plan_listing
+from qa.prompts import PromptLibrary
+from qa.replies import listing_reply, refusal
+from qa.turn import Turn, place_index, refusal_policy
+
+
+def rewrite_step(turn: Turn, retriever: Retriever) -> Turn:
+    """Set `standalone`: the question, or the follow-up rewritten with what the history names.
+    QuestionError when it is empty, too long or has no words."""
+    snap = turn.snapshot
+    standalone = check_question(rewrite(turn.question.strip(), list(turn.history), snap.documents, snap.units),
+                                retriever.max_question_chars)
+    turn = replace(turn, standalone=standalone)
+    return turn.noted(f"follow-up rewritten: {standalone}") if standalone != turn.question.strip() else turn
+
+
+def retrieve_step(turn: Turn, retriever: Retriever, k: int) -> Turn:
+    """Set `hits` (top `k`), `terms` and the notes of the search; NotFoundError for an unknown doc or unit filter."""
+    t0 = time.perf_counter()
+    result = retriever.search(turn.standalone, k=k, doc=turn.doc, department=turn.department, snapshot=turn.snapshot)
+    places, _ = place_index(turn.snapshot)
+    terms = tuple(t for t in turn.snapshot.tokenizer.tokens(turn.standalone) if t not in places)
+    turn = replace(turn, hits=tuple(result.hits), terms=terms).noted(*result.notes)
+    return turn.timed("retrieve", (time.perf_counter() - t0) * 1000)
+
+
+def plan_step(turn: Turn, retriever: Retriever, prompts: PromptLibrary, *, context_clauses: int,
+              context_chars: int) -> Turn:
+    """Choose how to answer: a whole list (answer set), a refusal (answer set), or "extractive" /
+    "generate" (with `shown` and `messages` for the generator)."""
+    snap = turn.snapshot
+    r = route(turn.standalone, snap.documents, snap.units)
+    doc_ids = tuple(retriever.resolve_docs(turn.doc, snap) or r.doc_ids)
+    turn = replace(turn, doc_ids=doc_ids)
+    plan = plan_listing(turn.standalone, list(r.departments), list(doc_ids), list(turn.terms), place_index(snap)[0])
+    items = list_clauses(plan, snap.clauses, list(doc_ids) or None) if plan else []
+    if items:
+        return replace(turn, plan="list", answer=listing_reply(turn, plan, items))
+    if (found := item_step(turn, refusal_policy(snap))) is not None:  # amounts and units from support items
+        return replace(turn, plan="items", answer=found)
+    decision = refusal_policy(snap).decide(turn.standalone, list(turn.terms), list(turn.hits), exact=turn.exact)
+    if decision:
+        answer: Answer = refusal(turn, decision.message, turn.generator)
+        return replace(turn, plan="refuse", answer=answer).noted(f"refused ({decision.rule})")
+    if turn.generator == "extractive":
+        return replace(turn, plan="extractive")
+    shown = context.shown_clauses(turn, context_clauses)
+    return replace(turn, plan="generate", shown=shown, messages=context.messages(prompts, turn, shown, context_chars))

@@ -1,0 +1,145 @@
+"""The checks after generation: a generated answer becomes an Answer only with what its clauses carry.
+
+    parse [n] → drop a bare 可以 to a what-question → believe "not found" only on weak coverage →
+    attribute unmarked sentences, drop unsupported or stray-place ones → lexical fact check (numbers,
+    dates, units, negations; qa/check.py) → add the source wording a reader needs
+
+Whatever fails falls back to the extractive answer (qa/replies.py), with the reasons in `Check`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from index.snapshot import Snapshot
+from ingest.departments import parse_tag
+from ingest.records import Hit
+from policyqa.text import MARKER, marker_numbers, normalize, split_sentences, strip_markers
+from qa.answer import Answer, Check
+from qa.check import check_answer, parse_citations
+from qa.context import duties
+from qa.extractive import best_sentences, clause_quote, responsibility_line, sentence_score, sentences
+from qa.grounding import best_clause, bigrams, support
+from qa.intent import asks_who, asks_yes_no
+from qa.replies import citations, extractive_reply, refusal
+from qa.turn import Turn, place_index, refusal_policy
+
+_BARE_YES_NO = re.compile(r"^\s*(?:可以|不可以|能|不能|是的|是|不是|会|不会|有|没有)(?:\[\d+\])*[。，,！!]?")
+_MODEL_DECLINED = re.compile(r"没有找到相关|未找到相关|没有相关规定|无法回答|没有提及|未提及|没有明确")
+
+
+def checked_reply(turn: Turn, raw: str, prompt_hash: str) -> Answer:
+    """The generated text `raw` for `turn`, checked against the clauses it was shown (`turn.shown`)."""
+    hits = turn.shown
+    texts = [h.clause.text + duties(h.clause) for h in hits]  # what the model was shown
+    text, _ = parse_citations(raw.strip(), len(hits))
+    if not asks_yes_no(turn.standalone):
+        # A small model opens who/what answers with 可以; that is not an answer to them. If nothing
+        # else is left, the fallback below quotes the clauses instead.
+        text = _BARE_YES_NO.sub("", text, count=1)
+    if _MODEL_DECLINED.search(text) and len(text) < 40:
+        # The model says the clauses do not answer. Believe it only where the clauses cover the
+        # question weakly; otherwise quote them (false refusals count as failures too).
+        coverage, _ = refusal_policy(turn.snapshot).coverage(list(turn.terms), list(turn.hits))
+        if coverage < 0.75:
+            return refusal(turn, "现有文件中没有找到相关规定。", turn.generator, Check("declined"), prompt_hash)
+        return extractive_reply(turn, Check("fallback", (f"{turn.generator} declined but the clauses match",)))
+    text, ungrounded = ground(text, texts, turn)
+    text, numbers = parse_citations(text, len(hits))
+    # Figures the user stated are premises, not claims (a false premise is refused earlier).
+    premise = f"\n{turn.standalone}"
+    result = check_answer(text, {n: texts[n - 1] + premise for n in numbers}, turn.snapshot.units)
+    kept, kept_numbers = parse_citations(result.kept_text, len(hits))
+    dropped = tuple(r for _, r in result.dropped) + ungrounded
+    if len(strip_markers(kept).strip("。，,. \n")) < 2 or not kept_numbers:
+        return extractive_reply(turn, Check("fallback", dropped or ("no citation",)))
+    kept, kept_numbers = with_sources(kept, kept_numbers, turn)
+    return Answer(question=turn.question, text=kept, citations=citations(kept, kept_numbers, hits),
+                  generator=turn.generator, checked=Check("dropped", dropped) if dropped else Check("passed"),
+                  prompt_hash=prompt_hash)
+
+
+def ground(text: str, texts: list[str], turn: Turn) -> tuple[str, tuple[str, ...]]:
+    """Attribute unmarked sentences to their best clause; drop sentences the clauses do not carry,
+    and sentences that name a place or document none of their clauses comes from or mentions.
+    Returns the kept text and one reason per dropped sentence."""
+    out, dropped, question = [], [], turn.standalone
+    for sentence in split_sentences(text):
+        cited = marker_numbers(sentence)
+        body = strip_markers(sentence).strip()
+        if not bigrams(body):  # nothing but framing: "依据条款[1]和[2]。"
+            continue
+        if cited:
+            score = max(support(body, texts[n - 1], question) for n in cited)
+        else:
+            best, score = best_clause(body, texts, question)
+            cited = [best + 1]
+            sentence = body.rstrip("。；;") + f"[{best + 1}]。"
+        if score < 0.5:
+            dropped.append(f"'{body[:20]}' is not in the cited clause")
+            continue
+        if stray := stray_place(body, [turn.shown[n - 1] for n in cited], turn.snapshot):
+            dropped.append(f"'{body[:20]}' names {stray}, which its clause is not from")
+            continue
+        out.append(sentence)
+    return "".join(out), tuple(dropped)
+
+
+def stray_place(sentence: str, cited: list[Hit], snap: Snapshot) -> str:
+    """A place or document name in `sentence` that belongs to none of the cited clauses' documents
+    and is not in their text ("朔州的规定是…[2]" where [2] is 阳泉's clause), or ""."""
+    _, places = place_index(snap)
+    s = normalize(sentence)
+    docs = {h.clause.doc_id for h in cited}
+    texts = "".join(normalize(h.clause.text) for h in cited)
+    taken = [False] * len(s)
+    for name, named_docs in places.items():  # longest names first: 阳泉市 before 阳泉
+        start = s.find(name)
+        while start >= 0:
+            span = range(start, start + len(name))
+            if not any(taken[i] for i in span):
+                for i in span:
+                    taken[i] = True
+                if not named_docs & docs and name not in texts:
+                    return name
+            start = s.find(name, start + 1)
+    return ""
+
+
+def with_sources(text: str, numbers: list[int], turn: Turn) -> tuple[str, list[int]]:
+    """The generated answer, followed by the source wording a reader needs to trust it: the whole
+    clause when the question names one by number, the responsibility tag as written when the
+    question asks who leads, one quote per document for comparisons, and the best sentence of
+    each cited clause when the answer is too short to stand alone ("可以[1]"). Returns the text and
+    the clause numbers it now cites."""
+    hits, numbers, extra = turn.shown, list(numbers), []
+    if turn.exact:
+        extra.append("原文：" + clause_quote(hits[0], 1, source=False))
+        numbers.append(1)
+    if asks_who(turn.standalone):
+        extra += _written_tags(text, numbers, hits)
+    if len({h.clause.doc_id for h in hits}) > 1 and len(turn.doc_ids) > 1:
+        for n, hit in enumerate(hits, start=1):
+            picks = best_sentences(turn.standalone, list(turn.terms), [hit], per_clause=2, limit=2)
+            if picks:
+                quoted = "".join(p.sentence.rstrip("。；;") + "。" for p in picks)
+                extra.append(f"{hit.clause.region or hit.clause.doc_title}：“{quoted}”[{n}]")
+                numbers.append(n)
+    elif not extra and len(MARKER.sub("", text)) < 24:
+        for n in numbers[:2]:
+            sents = sentences(hits[n - 1].clause.text)
+            if sents:
+                best = max(sents, key=lambda s: sentence_score(s, list(turn.terms), True))
+                extra.append(f"原文：“{best.rstrip('。')}。”[{n}]")
+    return text + ("\n" + "\n".join(extra) if extra else ""), sorted(set(numbers))
+
+
+def _written_tags(text: str, numbers: list[int], hits: tuple[Hit, ...]) -> list[str]:
+    """The responsibility line of each cited clause whose written units the answer does not all name."""
+    answered, lines = normalize(text), []
+    for n in sorted(set(numbers)):
+        written = [parse_tag(t, aliases=False) for t in hits[n - 1].clause.tags]
+        named = [u for tag in written if tag for u in tag[1]]
+        if named and not all(u in answered for u in named):
+            lines.append(responsibility_line(hits[n - 1], n))
+    return lines
