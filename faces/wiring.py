@@ -3,6 +3,8 @@ the answer chain and the Service. The only place that reads Settings for qa/ and
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Mapping
 
 from index.embedder import Embedder, make_embedder
@@ -15,9 +17,9 @@ from qa.prompts import PromptLibrary
 from qa.service import Service
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from policyqa.settings import Settings
+
+log = logging.getLogger("policyqa.app")
 
 
 def generator_factories(settings: Settings) -> dict[str, Callable[[], Generator]]:
@@ -27,6 +29,32 @@ def generator_factories(settings: Settings) -> dict[str, Callable[[], Generator]
         "openai": lambda: OpenAIGenerator(settings.openai_base_url, settings.openai_model, settings.openai_api_key,
                                           timeout_s=settings.openai_timeout_s),
     }
+
+
+def available_generators(settings: Settings, *, probe_s: float = 3.0) -> list[str]:
+    """The generators a reader may pick: extractive always; llama when its model file exists; openai when
+    POLICYQA_OPENAI_BASE_URL is set and its /models answers within `probe_s` (checked once, at start-up)."""
+    names = ["extractive"]
+    if Path(settings.llm_path).is_file():
+        names.append("llama")
+    if "openai_base_url" in settings.model_fields_set and _reachable(settings, probe_s):
+        names.append("openai")
+    return names
+
+
+def _reachable(settings: Settings, timeout_s: float) -> bool:
+    import httpx
+
+    key = settings.openai_api_key.get_secret_value()
+    url = settings.openai_base_url.rstrip("/") + "/models"
+    try:
+        ok = httpx.get(url, timeout=timeout_s, headers={"Authorization": f"Bearer {key}"} if key else {}).is_success
+    except (httpx.HTTPError, ValueError) as exc:
+        log.warning("the OpenAI-compatible endpoint %s is not offered in the UI: %s", url, exc)
+        return False
+    if not ok:
+        log.warning("the OpenAI-compatible endpoint %s is not offered in the UI: it did not answer 2xx", url)
+    return ok
 
 
 def build_retriever(settings: Settings, index_dir: Path | None = None, embedder: Embedder | None = None) -> Retriever:

@@ -92,9 +92,11 @@ class Connection:
             milvus_lite.acquire(Path(self.target))
         # No keepalive pings over Lite's local socket: its engine answers an idle client's pings (a build
         # embedding for minutes) with GOAWAY "too_many_pings", logged to stderr.
+        # Lite's engine starts with the first client: give a busy machine time for a slow start.
         options = {"grpc_options": {"grpc.keepalive_permit_without_calls": 0}} if self.lite else {}
         try:
-            self.client = MilvusClient(self.target, token=spec.token.get_secret_value(), timeout=30, **options)
+            self.client = MilvusClient(self.target, token=spec.token.get_secret_value(), timeout=120 if self.lite else 30,
+                                       **options)
         except (MilvusException, RuntimeError, OSError) as exc:
             self._release()
             raise EngineError(f"cannot open Milvus at {self.uri}: {exc}", value=self.uri,

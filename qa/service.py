@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 from index.search import Retriever
 from index.snapshot import IndexWatcher
@@ -158,6 +158,11 @@ class Service:
     def upload(self, filename: str, content: bytes, progress: Callable[[int, int], None] | None = None) -> CorpusChange:
         """Store `content` in the corpus under a safe, unused name and publish an index with it (qa/changes.py)."""
         return self.editor.upload(filename, content, progress)
+
+    def edit(self, doc_id: str, fields: Mapping[str, object],
+             progress: Callable[[int, int], None] | None = None) -> CorpusChange:
+        """Correct a document's title, date, issuer or region and publish an index with it (qa/docmeta.py)."""
+        return self.editor.edit(doc_id, fields, progress)
 
     def remove(self, doc_id: str, progress: Callable[[int, int], None] | None = None) -> CorpusChange:
         """Delete a document's file and publish an index without it (qa/changes.py)."""

@@ -14,7 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app import create_app
-from faces.webui import WebUI, esc, highlight
+from faces.render import esc, highlight
+from faces.webui import WebUI
 from conftest import hashing_settings, make_service
 from ingest.departments import clauses_for_unit
 from policyqa.errors import BusyError

@@ -147,3 +147,14 @@ def test_questions_are_answered_from_items(service, question, must, refused):
     assert answer.refused == refused and all(m in answer.text.replace(" ", "") for m in must), answer.text
     if not refused:
         assert answer.generator == "items" and answer.citations
+
+
+def test_the_old_keyword_cases_still_find_their_clauses_now_with_their_items(template, tmp_path):
+    from conftest import make_service
+
+    seeds = make_service(template, tmp_path)
+    body = seeds.eligibility(["科技型中小企业"], None, ["融资"]).to_json()
+    assert len(body["documents"]) == 4  # as before the calculator
+    listed = seeds.eligibility(["科技型中小企业"], None, ["上市"]).to_json()["clauses"]
+    (with_item,) = [c for c in listed if c["items"]]
+    assert "一次性补助" in with_item["items"][0]["quote"] and with_item["items"][0]["form"] == "补助"

@@ -18,6 +18,7 @@ import pytest
 
 from conftest import CORPUS, ROOT, hashing_settings
 from eval.harness import evaluate, load_questions, summarize
+from faces.wiring import build_service
 from index import milvus_lite
 from index.build import build_index
 from index.embedder import HashingEmbedder
@@ -25,7 +26,6 @@ from index.engine import EngineSpec
 from index.engine_milvus import collection_name
 from index.search import Retriever
 from index.store import current_version, open_index
-from qa.service import Service
 from serving import app_env
 
 pytestmark = pytest.mark.milvus
@@ -153,7 +153,7 @@ def test_upload_and_delete_through_the_service(tmp_path, spec):
     shutil.copytree(CORPUS, tmp_path / "corpus")
     settings = hashing_settings(tmp_path, engine="milvus", milvus_uri=spec.uri, milvus_token=spec.token)
     build_index(settings.corpus_dir, settings.index_dir, HashingEmbedder(), engine=spec)
-    service = Service.from_settings(settings, embedder=HashingEmbedder(), generators={}).warm_up()
+    service = build_service(settings, embedder=HashingEmbedder(), generators={}).warm_up()
     try:
         change = service.upload("量子.txt", NEW_DOC.encode())
         assert change.action == "upload" and change.clauses >= 2
