@@ -7,10 +7,16 @@
 - citation_precision: share of all citations (on answerable, non-refused questions with gold) whose
   clause contains a gold phrase; `citation_precision_macro` averages that share per question, so a
   long whole-list answer counts once.
+- pass_rate: the field rule (../shared/field/README.md). An answerable question passes when it is not
+  refused, its answer contains every `answer_must` phrase and, for every gold phrase (one of them with
+  any_of), some cited clause contains it: the answer cites the clause that states it. Without gold the
+  last test is not made (a sheet may give only answer points). An unanswerable question passes when it
+  is refused. Each failed question keeps the reasons it failed, with its answer and citations.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Callable
 
@@ -19,7 +25,7 @@ from policyqa.text import match_key
 from policyqa.errors import PolicyQAError
 from qa.answer import Answer
 
-AskFn = Callable[[str], Answer]
+AskFn = Callable[[Question], Answer]
 
 
 @dataclass(frozen=True)
@@ -32,13 +38,22 @@ class AnswerRow:
     cited_gold: int
     cited_total: int
     error: str = ""
+    reasons: tuple[str, ...] = ()  # why it fails the field rule; empty when it passes
+
+    @property
+    def passed(self) -> bool:
+        """Whether the question passes the field rule (see the module docstring)."""
+        return not self.reasons
 
     def to_json(self) -> dict:
         """Per-question row of the JSON report."""
         a = self.answer
         return {
             "id": self.question.id, "type": self.question.type, "question": self.question.question,
-            "answerable": self.question.answerable, "answer": a.text if a else None, "refused": a.refused if a else None,
+            "history": list(self.question.history), "answerable": self.question.answerable,
+            "standalone_question": a.standalone_question or None if a else None,
+            "answer": a.text if a else None, "refused": a.refused if a else None,
+            "passed": self.passed, "reasons": list(self.reasons),
             "key_facts_ok": self.key_facts_ok, "citations": [c.clause.id for c in a.citations] if a else [],
             "cited_gold": self.cited_gold, "cited_total": self.cited_total, "generator": a.generator if a else None,
             "checked": a.checked.to_json() if a else None, "prompt_hash": a.prompt_hash if a else None,
@@ -54,17 +69,36 @@ def score_answer(q: Question, answer: Answer) -> AnswerRow:
         facts = (not answer.refused) and all(match_key(p) in text for p in q.answer_must)
     gold = [match_key(g) for g in q.gold]
     cited_gold = sum(1 for c in answer.citations if any(g in match_key(c.clause.text) for g in gold)) if gold else 0
-    return AnswerRow(q, answer, facts, cited_gold, len(answer.citations) if gold and not answer.refused else 0)
+    return AnswerRow(q, answer, facts, cited_gold, len(answer.citations) if gold and not answer.refused else 0,
+                     reasons=fail_reasons(q, answer))
+
+
+def fail_reasons(q: Question, answer: Answer) -> tuple[str, ...]:
+    """Why `answer` fails the field rule for `q` (empty: it passes)."""
+    if not q.answerable:
+        return () if answer.refused else ("not refused, but the documents do not answer it",)
+    if answer.refused:
+        return ("refused",)
+    text = match_key(answer.text)
+    reasons = [f"answer lacks 「{p}」" for p in q.answer_must if match_key(p) not in text]
+    cited = [match_key(c.clause.text) for c in answer.citations]
+    unstated = [g for g in q.gold if not any(match_key(g) in c for c in cited)]
+    if q.gold and (len(unstated) == len(q.gold) if q.any_of else unstated):
+        which = "、".join(c.clause.id for c in answer.citations) or "nothing"
+        reasons += [f"cites {which}, not the clause stating 「{g}」" for g in (unstated[:1] if q.any_of else unstated)]
+    return tuple(reasons)
 
 
 def evaluate_answers(questions: list[Question], ask: AskFn) -> list[AnswerRow]:
-    """Ask every question; a PolicyQAError is recorded on its row."""
+    """Ask every question (`ask` receives the Question, history and all); a PolicyQAError is recorded
+    on its row, which then fails."""
     rows = []
     for q in questions:
         try:
-            rows.append(score_answer(q, ask(q.question)))
+            rows.append(score_answer(q, ask(q)))
         except PolicyQAError as exc:
-            rows.append(AnswerRow(q, None, False if q.answer_must else None, 0, 0, error=f"{type(exc).__name__}: {exc}"))
+            error = f"{type(exc).__name__}: {exc}"
+            rows.append(AnswerRow(q, None, False if q.answer_must else None, 0, 0, error=error, reasons=(error,)))
     return rows
 
 
@@ -91,19 +125,37 @@ def answer_summary(rows: list[AnswerRow]) -> dict:
         "total_ms_p50": round(percentile(total, 50), 1) if total else None,
         "total_ms_p95": round(percentile(total, 95), 1) if total else None,
         "answer_errors": sum(1 for r in rows if r.error),
-        "checked": {k: sum(1 for r in rows if r.answer and r.answer.checked.status == k)
-                    for k in sorted({r.answer.checked.status for r in rows if r.answer})},
+        "pass_rate": _mean([float(r.passed) for r in rows]),
+        "passed": sum(1 for r in rows if r.passed),
+        "questions": len(rows),
+        "checked": dict(sorted(Counter(r.answer.checked.status for r in rows if r.answer).items())),
     }
 
 
+
 def answers_markdown(summary: dict, rows: list[AnswerRow]) -> str:
-    """Markdown section: answer metrics and the failures worth reading."""
+    """Markdown section: answer metrics, then every failed question with its reasons, answer and citations."""
     lines = ["## Answers", "", "| metric | value |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in summary.items() if k != "checked"]
-    lines += [f"| checked | {summary['checked']} |", "", "### Failures", ""]
-    for r in rows:
-        wrong_refusal = (not r.question.answerable) and not (r.answer and r.answer.refused)
-        if r.key_facts_ok is False or wrong_refusal or r.error:
-            answer = (r.answer.text if r.answer else r.error).replace("\n", " ")[:160]
-            lines.append(f"- {r.question.id} ({r.question.type}) {r.question.question} → {answer} (must: {'、'.join(r.question.answer_must)})")
+    failed = [r for r in rows if not r.passed]
+    lines += [f"| checked | {summary['checked']} |", "", f"### Failed questions ({len(failed)} of {len(rows)})", ""]
+    for r in failed:
+        lines += failure_lines(r)
+    if not failed:
+        lines.append("None.")
     return "\n".join(lines) + "\n"
+
+
+def failure_lines(r: AnswerRow) -> list[str]:
+    """One failed question as Markdown: what was asked, why it failed, the answer and its citations."""
+    q, a = r.question, r.answer
+    asked = " → ".join([*q.history, q.question])
+    lines = [f"- **{q.id}**{f' ({q.type})' if q.type else ''} {asked}", f"  - fails: {'; '.join(r.reasons)}"]
+    if q.answer_must or q.gold:
+        lines.append(f"  - expected: {'、'.join(q.answer_must) or '–'}; gold 「{'」「'.join(q.gold)}」")
+    if a is not None:
+        if a.standalone_question:
+            lines.append(f"  - rewritten: {a.standalone_question}")
+        lines.append(f"  - answer{' (refused)' if a.refused else ''}: {' '.join(a.text.split())[:300]}")
+        lines += [f"  - [{c.n}] `{c.clause.id}` {' '.join(c.clause.text.split())[:80]}" for c in a.citations]
+    return lines

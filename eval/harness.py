@@ -13,34 +13,18 @@ Trade-offs:
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from eval.questions import Question, load_questions  # noqa: F401  (load_questions: part of this module's interface)
 from policyqa.text import match_key
 from ingest.records import SearchResult
 from policyqa.errors import PolicyQAError
 
 SearchFn = Callable[[str], SearchResult]
 METRICS = ("hit@1", "hit@k", "recall@k", "mrr")
-_REQUIRED: dict[str, type] = {"id": str, "type": str, "question": str, "gold": list, "answerable": bool}
-_OPTIONAL: dict[str, type] = {"any_of": bool, "answer_must": list}
-
-
-@dataclass(frozen=True)
-class Question:
-    """One dev-set question: its gold phrases (one per gold clause) and how they combine."""
-
-    id: str
-    type: str
-    question: str
-    gold: tuple[str, ...]  # the `contains` phrase of each gold item
-    any_of: bool = False  # True: any one gold clause answers it; False: all are needed
-    answerable: bool = True
-    answer_must: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -97,67 +81,6 @@ class EvalRun:
         return summarize(self.rows, self.k, self.settings)
 
 
-def load_questions(path: Path) -> tuple[list[Question], list[str]]:
-    """Parse a JSONL dev set; return the usable questions and one message per skipped line."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise PolicyQAError(f"question file not found: {path} (pass the path of a .jsonl dev set, e.g. eval/questions.jsonl)") from None
-    except (UnicodeDecodeError, IsADirectoryError) as e:
-        raise PolicyQAError(f"cannot read question file {path}: {e} (it must be a UTF-8 JSONL file)") from None
-    questions: list[Question] = []
-    problems: list[str] = []
-    first_line: dict[str, int] = {}
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        where = f"{path.name} line {n}"
-        try:
-            question = _parse_row(line)
-        except ValueError as e:
-            problems.append(f"{where}: {e}; skipped")
-            continue
-        if question.id in first_line:
-            problems.append(f"{where}: duplicate id {question.id!r} (first on line {first_line[question.id]}); skipped")
-            continue
-        first_line[question.id] = n
-        questions.append(question)
-    return questions, problems
-
-
-def _parse_row(line: str) -> Question:
-    """One JSONL line as a Question; ValueError says what is wrong with it."""
-    try:
-        row = json.loads(line)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"not valid JSON ({e})") from None
-    if not isinstance(row, dict):
-        raise ValueError(f"expected a JSON object, got {type(row).__name__}")
-    for key, typ in (_REQUIRED | _OPTIONAL).items():
-        if key not in row:
-            if key in _REQUIRED:
-                raise ValueError(f"missing key {key!r}")
-        elif not isinstance(row[key], typ):
-            raise ValueError(f"key {key!r} should be {typ.__name__}, got {type(row[key]).__name__} {row[key]!r}")
-    gold = []
-    for item in row["gold"]:
-        phrase = item.get("contains") if isinstance(item, dict) else None
-        if not isinstance(phrase, str) or not match_key(phrase):
-            raise ValueError(f'gold item {item!r} should be {{"contains": "<non-empty phrase>"}}')
-        gold.append(phrase)
-    if row["answerable"] and not gold:
-        raise ValueError(f"answerable question {row['id']!r} has no gold items (add gold or set answerable false)")
-    return Question(
-        id=row["id"],
-        type=row["type"],
-        question=row["question"],
-        gold=tuple(gold),
-        any_of=row.get("any_of", False),
-        answerable=row["answerable"],
-        answer_must=tuple(str(a) for a in row.get("answer_must", [])),
-    )
-
-
 def found_in(phrase: str, texts: Sequence[str]) -> int | None:
     """The 1-based position of the first text containing `phrase` (match_key form), else None."""
     key = match_key(phrase)
@@ -168,7 +91,8 @@ def found_in(phrase: str, texts: Sequence[str]) -> int | None:
 
 
 def score_retrieval(question: Question, ranked_texts: list[str], k: int) -> RetrievalScore | None:
-    """Score the top k of `ranked_texts` against the gold items; None for unanswerable questions.
+    """Score the top k of `ranked_texts` against the gold items; None for unanswerable questions and
+    for answerable ones without gold (a question sheet may give only answer points).
 
     - hit@1: the top-1 text contains at least one gold item, for any_of true *and* false. Read
       literally, "all gold within the top 1" can never hold for a comparison question whose gold
@@ -179,7 +103,7 @@ def score_retrieval(question: Question, ranked_texts: list[str], k: int) -> Retr
       interchangeable alternatives, so finding one is full recall (recall@k == hit@k there).
     - reciprocal rank: 1 / rank of the first top-k text containing any gold item, else 0.
     """
-    if not question.answerable:
+    if not question.answerable or not question.gold:
         return None
     if k < 1:
         raise PolicyQAError(f"k must be at least 1, got {k} (use e.g. k=5)")
@@ -208,15 +132,17 @@ def evaluate(
     k: int,
     meta: dict | None = None,
     problems: Sequence[str] = (),
+    standalone: Callable[[Question], str] = lambda q: q.question,
 ) -> EvalRun:
-    """Run `search_fn` on every question (unanswerable ones too, for latency) and score the top k."""
+    """Run `search_fn` on every question (unanswerable ones too, for latency) and score the top k.
+    `standalone(q)` is the text searched: a follow-up rewritten with its history, as the chain does."""
     if k < 1:
         raise PolicyQAError(f"k must be at least 1, got {k} (use e.g. k=5)")
     rows = []
     for q in questions:
         start = time.perf_counter()
         try:
-            result = search_fn(q.question)
+            result = search_fn(standalone(q))
         except PolicyQAError as e:
             rows.append(QuestionRow(q, None, None, (), error=f"{type(e).__name__}: {e}"))
             continue

@@ -44,7 +44,7 @@ def to_markdown(run: EvalRun, title: str) -> str:
     ])
     out += ["", "## By question type", ""]
     out += _table(["type", "n", *[label.replace("@k", f"@{k}") for _, label in _COLUMNS]],
-                  [[t, m["n"], *[m[key] for key, _ in _COLUMNS]] for t, m in s["by_type"].items()])
+                  [[t or "(none)", m["n"], *[m[key] for key, _ in _COLUMNS]] for t, m in s["by_type"].items()])
     if s["settings"]:
         out += ["", "## Settings", ""]
         out += _table(["setting", "value"], [[name, value] for name, value in s["settings"].items()])
@@ -53,7 +53,8 @@ def to_markdown(run: EvalRun, title: str) -> str:
     for r, score in misses:
         top = ", ".join(f"`{i}`" for i in r.top_ids[:MISS_TOP_IDS]) or "(no hits)"
         missing = "; ".join(f"「{p}」" for p in score.missing)
-        out += [f"- **{r.question.id}** ({r.question.type}) {r.question.question}",
+        kind = f" ({r.question.type})" if r.question.type else ""
+        out += [f"- **{r.question.id}**{kind} {r.question.question}",
                 f"  - missing: {missing}", f"  - top {MISS_TOP_IDS}: {top}"]
     if not misses:
         out.append("None.")

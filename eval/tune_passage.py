@@ -23,12 +23,45 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 from eval.harness import evaluate, load_questions
-from eval.tune_fusion import CachedEmbedder
 from index.build import build_index
 from index.embedder import make_embedder
 from index.search import Retriever
 from policyqa.settings import Settings
+
+
+class CachedEmbedder:
+    """Wraps an embedder; embeds each distinct query and passage once (this module builds
+    several indexes of one corpus) and counts the characters of the passages asked for."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.name = inner, inner.name
+        self.passages: dict[str, np.ndarray] = {}
+        self.queries: dict[str, np.ndarray] = {}
+        self.chars = 0
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    def embed_passages(self, texts, progress=None):
+        """Vectors for `texts`, embedding only the ones not seen before."""
+        distinct = list(dict.fromkeys(texts))
+        new = [t for t in distinct if t not in self.passages]
+        if new:
+            self.passages.update(zip(new, self.inner.embed_passages(new)))
+        self.chars += sum(len(t) for t in distinct)
+        if progress:
+            progress(len(texts))
+        return np.stack([self.passages[t] for t in texts]) if texts else np.zeros((0, self.dimension), np.float32)
+
+    def embed_query(self, text):
+        """The inner embedder's vector, computed once per text."""
+        if text not in self.queries:
+            self.queries[text] = self.inner.embed_query(text)
+        return self.queries[text]
 
 
 def laws_slice(questions, size: int, into: Path) -> Path:

@@ -3,8 +3,9 @@
 An engine stores one row per clause of a version, keyed by the clause's row (line i of clauses.jsonl
 is row i): its unit vector, its jieba tokens (BM25 is scored where they are stored), its document id
 and its units by role. It answers two questions under an optional `Where` filter: the rows nearest to
-a query vector (inner product) and the best BM25 rows for query tokens. It also reads vectors back
-(an incremental build reuses them, whichever engine wrote them), deletes and upserts by document, and
+a query vector (inner product) and the best BM25 rows for query tokens. It also reads vectors and BM25 scores of given rows back
+(an incremental build reuses the vectors, whichever engine wrote them; fusion scores a candidate that
+only one route found on the other), deletes and upserts by document, and
 counts. Routing, exact clause-number lookups and fusion stay the project's own (index/search.py): an
 engine neither embeds, routes nor fuses.
 
@@ -152,6 +153,13 @@ class EngineIndex(ABC):
     @abstractmethod
     def vectors(self, rows: Sequence[int]) -> np.ndarray:
         """The stored vectors of `rows`, in that order (shape (len(rows), dimension))."""
+
+    def lexical_scores(self, tokens: Sequence[str], rows: Sequence[int]) -> np.ndarray:
+        """The BM25 score of each of `rows` for `tokens`, in that order (0 for a row sharing no token),
+        so fusion can compare a candidate only the dense route found on both routes. This default
+        ranks every row; an engine that can score given rows directly overrides it."""
+        found = dict(self.lexical(tokens, self.count()))
+        return np.asarray([found.get(int(r), 0.0) for r in rows], dtype=np.float32)
 
     @abstractmethod
     def save(self) -> dict:

@@ -97,6 +97,13 @@ class FaissIndex(LocalIndex):
             return []
         return top_k(self._lexical_index().scores(list(tokens)), self.positions(where), self.ids, k, positive=True)
 
+    def lexical_scores(self, tokens: Sequence[str], rows: Sequence[int]) -> np.ndarray:
+        """bm25s scores of every row, read at the positions of `rows`."""
+        positions = [self._maps()["rows"][int(r)] for r in rows]
+        if not positions:
+            return np.zeros(0, np.float32)
+        return np.asarray(self._lexical_index().scores(list(tokens))[positions], dtype=np.float32)
+
     def save(self) -> dict:
         """Write dense.faiss and lexical/ (and ids.npy when rows are not 0..n-1)."""
         import faiss

@@ -205,11 +205,19 @@ class NumpyIndex(LocalIndex):
         """Exact inner product over the allowed rows."""
         return top_k(self.matrix @ np.asarray(query, np.float32).reshape(-1), self.positions(where), self.ids, k)
 
-    def lexical(self, tokens: Sequence[str], k: int, where: Where | None = None) -> Ranked:
-        """Exact BM25 over the allowed rows."""
+    def _exact(self) -> ExactBM25:
         if self._bm25 is None:
             self._bm25 = ExactBM25(self.tokens)
-        return top_k(self._bm25.scores(tokens), self.positions(where), self.ids, k, positive=True)
+        return self._bm25
+
+    def lexical(self, tokens: Sequence[str], k: int, where: Where | None = None) -> Ranked:
+        """Exact BM25 over the allowed rows."""
+        return top_k(self._exact().scores(tokens), self.positions(where), self.ids, k, positive=True)
+
+    def lexical_scores(self, tokens: Sequence[str], rows: Sequence[int]) -> np.ndarray:
+        """Exact BM25 of `rows`."""
+        positions = np.asarray([self._maps()["rows"][int(r)] for r in rows], dtype=np.int64)
+        return np.asarray(self._exact().scores(tokens)[positions], dtype=np.float32)
 
     def save(self) -> dict:
         """Write vectors.npy (and ids.npy when rows are not 0..n-1)."""

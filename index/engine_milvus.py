@@ -267,6 +267,18 @@ class MilvusIndex(EngineIndex):
             return []
         return [(row, s) for row, s in self._search([_joined(tokens)], "sparse", "BM25", k, where) if s > 0]
 
+    def lexical_scores(self, tokens: Sequence[str], rows: Sequence[int]) -> np.ndarray:
+        """Milvus BM25 of `rows`: the same search as `lexical`, filtered to those rows."""
+        rows = [int(r) for r in rows]
+        found: dict[int, float] = {}
+        for start in range(0, len(rows) if tokens else 0, BATCH):
+            chunk = rows[start:start + BATCH]
+            hits = self.conn.call("search", self.collection, data=[_joined(tokens)], anns_field="sparse",
+                                  limit=len(chunk), filter=f"row in {chunk}", output_fields=[],
+                                  search_params={"metric_type": "BM25"})
+            found.update((int(h["id"]), float(h["distance"])) for h in hits[0])
+        return np.asarray([max(found.get(r, 0.0), 0.0) for r in rows], dtype=np.float32)
+
     def vectors(self, rows: Sequence[int]) -> np.ndarray:
         """Stored vectors of `rows` (KeyError for a row not stored), read back in chunks."""
         found: dict[int, list] = {}

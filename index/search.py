@@ -2,23 +2,23 @@
 
 Before ranking, the question is routed: a named document or place restricts both retrievers to that
 document's clauses, a clause number is looked up exactly and ranked first, and a named department
-is available to the answer chain. Fusion by rank (not raw score) because cosine and BM25 scores live on
-unrelated scales; the method and weights were chosen on the dev set (see FusionWeights). Explicit `doc` / `department` filters restrict hard.
+is available to the answer chain. Explicit `doc` / `department` filters restrict hard.
 Both retrievers are calls to the engine (index/engine.py: FAISS + bm25s, NumPy, Milvus) with a `Where`
-filter; the engine neither routes nor fuses.
+filter; the engine neither routes nor fuses. Each route hands `FusionWeights.depth` candidates with its
+own scores to `fuse` (index/fusion.py), a pure function, which puts cosine and BM25 on one footing per
+question; with `FusionWeights.union` each route first scores the other's candidates too.
 """
-
 from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from index.embedder import Embedder
 from index.engine import EngineSpec, Where
+from index.fusion import FusionWeights, complete, fuse  # noqa: F401  (FusionWeights: part of this module's interface)
 from index.lexical import Tokenizer
 from index.routing import Route, route
 from index.snapshot import Snapshot, SnapshotHolder
@@ -29,24 +29,6 @@ from ingest.records import Hit, SearchResult
 from policyqa.errors import NotFoundError, PolicyQAError, QuestionError
 
 MODES = ("hybrid", "dense", "bm25")
-
-
-@dataclass(frozen=True)
-class FusionWeights:
-    """How the two ranked lists combine.
-
-    method "rrf": score = dense/(k0 + dense rank) + bm25/(k0 + bm25 rank).
-    method "score": score = dense * cosine' + bm25 * bm25', where ' is min-max over the candidates.
-    Chosen with `python -m eval.tune_fusion eval/questions.jsonl` (99 answerable dev questions, k=5):
-    score fusion with bm25=3.0 gave MRR 0.960 / hit@5 0.990 (2.0–5.0 all within 0.001), better than
-    the best rank fusion (0.953 / 0.980) and than dense-only (0.838 / 0.919).
-    """
-
-    method: str = "score"
-    dense: float = 1.0
-    bm25: float = 3.0
-    k0: float = 10.0
-    depth: int = 100  # candidates taken from each side
 
 
 def check_question(question: str, max_chars: int = 1000) -> str:
@@ -151,18 +133,7 @@ class Retriever:
             return SearchResult(q, (), {"total": (time.perf_counter() - t_start) * 1000},
                                 tuple(notes + ["no clause matches the filters"]), snap.version)
 
-        dense_rank = lexical_rank = None
-        if mode in ("hybrid", "dense"):
-            t0 = time.perf_counter()
-            qvec = self.embedder.embed_query(q)
-            timings["embed"] = (time.perf_counter() - t0) * 1000
-            t0 = time.perf_counter()
-            dense_rank = data.engine.dense(qvec, self.weights.depth, where)
-            timings["dense"] = (time.perf_counter() - t0) * 1000
-        if mode in ("hybrid", "bm25"):
-            t0 = time.perf_counter()
-            lexical_rank = data.engine.lexical(snap.tokenizer.tokens(q), self.weights.depth, where)
-            timings["bm25"] = (time.perf_counter() - t0) * 1000
+        dense_rank, lexical_rank = self._routes(snap, q, mode, where, timings)
 
         t0 = time.perf_counter()
         scores = self._fuse(dense_rank, lexical_rank)
@@ -205,24 +176,33 @@ class Retriever:
             return None, None
         return rows, Where(tuple(doc_ids) if doc_ids is not None else None, tuple(units) if units else None)
 
+    def _routes(self, snap: Snapshot, q: str, mode: str, where: Where | None,
+                timings: dict[str, float]) -> tuple[list[tuple[int, float]] | None, list[tuple[int, float]] | None]:
+        """Each route's candidates with its scores, best first (None: the mode does not use it). With
+        `weights.union` each list also scores the other's candidates, so fusion sees both scores of all."""
+        engine, depth = snap.data.engine, self.weights.depth
+        dense = lexical = None
+        if mode in ("hybrid", "dense"):
+            t0 = time.perf_counter()
+            qvec = np.asarray(self.embedder.embed_query(q), np.float32).reshape(-1)
+            timings["embed"] = (time.perf_counter() - t0) * 1000
+            t0 = time.perf_counter()
+            dense = engine.dense(qvec, depth, where)
+            timings["dense"] = (time.perf_counter() - t0) * 1000
+        if mode in ("hybrid", "bm25"):
+            t0 = time.perf_counter()
+            tokens = snap.tokenizer.tokens(q)
+            lexical = engine.lexical(tokens, depth, where)
+            timings["bm25"] = (time.perf_counter() - t0) * 1000
+        if dense and lexical and self.weights.union:
+            t0 = time.perf_counter()
+            dense, lexical = complete(dense, lexical, lambda rows: engine.vectors(rows) @ qvec,
+                                      lambda rows: engine.lexical_scores(tokens, rows))
+            timings["union"] = (time.perf_counter() - t0) * 1000
+        return dense, lexical
+
     def _fuse(self, dense, lexical) -> dict[int, float]:
-        w = self.weights
-        lists = [(ranked, weight) for ranked, weight in ((dense, w.dense), (lexical, w.bm25)) if ranked is not None]
-        if len(lists) == 1:
-            lists = [(lists[0][0], 1.0)]
-        scores: dict[int, float] = {}
-        for ranked, weight in lists:
-            if not ranked:
-                continue
-            if w.method == "rrf":
-                for pos, (row, _) in enumerate(ranked, start=1):
-                    scores[row] = scores.get(row, 0.0) + weight / (w.k0 + pos)
-            else:
-                values = [v for _, v in ranked]
-                low, span = min(values), (max(values) - min(values)) or 1.0
-                for row, v in ranked:
-                    scores[row] = scores.get(row, 0.0) + weight * (v - low) / span
-        return scores
+        return fuse(dense, lexical, self.weights)
 
     @staticmethod
     def _interleave(data: IndexData, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:

@@ -17,7 +17,7 @@ import pytest
 from conftest import ROOT
 from index.build import lexical_text
 from index.embedder import HashingEmbedder
-from index.engine import EngineSpec, Rows, Where
+from index.engine import EngineIndex, EngineSpec, Rows, Where
 from index.engines import engine_class
 from index.lexical import Tokenizer, load_terms
 
@@ -150,6 +150,24 @@ def test_dense_and_bm25_top_k_match_brute_force_with_and_without_filters(spec, r
             qtokens = tokenizer.tokens(q)
             assert_top_k(engine.lexical(qtokens, K, where), oracle_bm25(rows.tokens, qtokens), allowed,
                          positive=True, proportional=True)
+
+
+@pytest.mark.parametrize("spec", ENGINES, indirect=True)
+def test_bm25_of_given_rows_is_the_engines_own_bm25(spec, rows, built, queries):
+    """What fusion asks for a candidate only the dense route found: the score `lexical` would give it
+    (the base class's generic way agrees with each engine's own), 0 for a row sharing no token."""
+    _, _, engine = built
+    tokenizer = Tokenizer(set(load_terms()) | {u for c in rows.clauses for u in c.departments})
+    picked = [5, 0, 17, len(rows.ids) - 1, 42, 99]
+    for q in queries[:6]:
+        qtokens = tokenizer.tokens(q)
+        own = dict(engine.lexical(qtokens, len(rows.ids)))
+        got = engine.lexical_scores(qtokens, picked)
+        assert got.shape == (len(picked),)
+        assert np.allclose(got, [own.get(r, 0.0) for r in picked], rtol=1e-4, atol=1e-6), q
+        assert np.array_equal(got > 1e-9, oracle_bm25(rows.tokens, qtokens)[picked] > 1e-9), q
+        assert np.allclose(EngineIndex.lexical_scores(engine, qtokens, picked), got, rtol=1e-4, atol=1e-6)
+    assert engine.lexical_scores([], picked).tolist() == [0.0] * len(picked)
 
 
 @pytest.mark.parametrize("spec", ENGINES, indirect=True)
