@@ -7,10 +7,14 @@
 - citation_precision: share of all citations (on answerable, non-refused questions with gold) whose
   clause contains a gold phrase; `citation_precision_macro` averages that share per question, so a
   long whole-list answer counts once.
+- yes_no_first_word: on questions that ask a yes or a no (qa/intent.py) and carry the word their gold
+  clause settles (`"yes_no": "可以"`), the share whose answer opens with that word (the text before
+  the first punctuation mark); a refusal counts as wrong.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -18,6 +22,7 @@ from eval.harness import Question, percentile
 from policyqa.text import match_key
 from policyqa.errors import PolicyQAError
 from qa.answer import Answer
+from qa.intent import asks_yes_no
 
 AskFn = Callable[[str], Answer]
 
@@ -32,6 +37,7 @@ class AnswerRow:
     cited_gold: int
     cited_total: int
     error: str = ""
+    yes_no_ok: bool | None = None  # the answer opens with the question's `yes_no` word (None: not a yes/no question)
 
     def to_json(self) -> dict:
         """Per-question row of the JSON report."""
@@ -40,7 +46,8 @@ class AnswerRow:
             "id": self.question.id, "type": self.question.type, "question": self.question.question,
             "answerable": self.question.answerable, "answer": a.text if a else None, "refused": a.refused if a else None,
             "key_facts_ok": self.key_facts_ok, "citations": [c.clause.id for c in a.citations] if a else [],
-            "cited_gold": self.cited_gold, "cited_total": self.cited_total, "generator": a.generator if a else None,
+            "cited_gold": self.cited_gold, "cited_total": self.cited_total, "yes_no_ok": self.yes_no_ok,
+            "generator": a.generator if a else None,
             "checked": a.checked.to_json() if a else None, "prompt_hash": a.prompt_hash if a else None,
             "timings_ms": a.timings_ms if a else {}, "error": self.error,
         }
@@ -54,7 +61,18 @@ def score_answer(q: Question, answer: Answer) -> AnswerRow:
         facts = (not answer.refused) and all(match_key(p) in text for p in q.answer_must)
     gold = [match_key(g) for g in q.gold]
     cited_gold = sum(1 for c in answer.citations if any(g in match_key(c.clause.text) for g in gold)) if gold else 0
-    return AnswerRow(q, answer, facts, cited_gold, len(answer.citations) if gold and not answer.refused else 0)
+    yes_no = None
+    if q.yes_no and asks_yes_no(q.question):
+        yes_no = (not answer.refused) and first_word(answer.text) == q.yes_no
+    return AnswerRow(q, answer, facts, cited_gold, len(answer.citations) if gold and not answer.refused else 0, yes_no_ok=yes_no)
+
+
+_FIRST_WORD_END = re.compile(r"[。，,；;：:！!？?\s\[【（(“]")
+
+
+def first_word(text: str) -> str:
+    """What an answer opens with: its text up to the first punctuation mark, space or citation marker."""
+    return _FIRST_WORD_END.split(text.strip(), maxsplit=1)[0]
 
 
 def evaluate_answers(questions: list[Question], ask: AskFn) -> list[AnswerRow]:
@@ -78,6 +96,7 @@ def answer_summary(rows: list[AnswerRow]) -> dict:
     unanswerable = [r for r in rows if not r.question.answerable]
     facts = [r.key_facts_ok for r in rows if r.key_facts_ok is not None]
     cited = [r for r in answerable if r.cited_total]
+    yes_no = [r.yes_no_ok for r in rows if r.yes_no_ok is not None]
     first = [r.answer.timings_ms.get("first_token", 0.0) for r in rows if r.answer]
     total = [r.answer.timings_ms.get("total", 0.0) for r in rows if r.answer]
     return {
@@ -86,6 +105,7 @@ def answer_summary(rows: list[AnswerRow]) -> dict:
         "false_refusal_rate": _mean([float(bool(r.answer is None or r.answer.refused)) for r in answerable]),
         "citation_precision": round(sum(r.cited_gold for r in cited) / sum(r.cited_total for r in cited), 4) if cited else None,
         "citation_precision_macro": _mean([r.cited_gold / r.cited_total for r in cited]),
+        "yes_no_first_word": _mean([float(x) for x in yes_no]),
         "first_token_ms_p50": round(percentile(first, 50), 1) if first else None,
         "first_token_ms_p95": round(percentile(first, 95), 1) if first else None,
         "total_ms_p50": round(percentile(total, 50), 1) if total else None,
@@ -103,7 +123,8 @@ def answers_markdown(summary: dict, rows: list[AnswerRow]) -> str:
     lines += [f"| checked | {summary['checked']} |", "", "### Failures", ""]
     for r in rows:
         wrong_refusal = (not r.question.answerable) and not (r.answer and r.answer.refused)
-        if r.key_facts_ok is False or wrong_refusal or r.error:
+        if r.key_facts_ok is False or wrong_refusal or r.error or r.yes_no_ok is False:
             answer = (r.answer.text if r.answer else r.error).replace("\n", " ")[:160]
-            lines.append(f"- {r.question.id} ({r.question.type}) {r.question.question} → {answer} (must: {'、'.join(r.question.answer_must)})")
+            opens = f"; opens with {r.question.yes_no}" if r.yes_no_ok is False else ""
+            lines.append(f"- {r.question.id} ({r.question.type}) {r.question.question} → {answer} (must: {'、'.join(r.question.answer_must)}{opens})")
     return "\n".join(lines) + "\n"

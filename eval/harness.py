@@ -27,7 +27,7 @@ from policyqa.errors import PolicyQAError
 SearchFn = Callable[[str], SearchResult]
 METRICS = ("hit@1", "hit@k", "recall@k", "mrr")
 _REQUIRED: dict[str, type] = {"id": str, "type": str, "question": str, "gold": list, "answerable": bool}
-_OPTIONAL: dict[str, type] = {"any_of": bool, "answer_must": list}
+_OPTIONAL: dict[str, type] = {"any_of": bool, "answer_must": list, "yes_no": str}
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ class Question:
     any_of: bool = False  # True: any one gold clause answers it; False: all are needed
     answerable: bool = True
     answer_must: tuple[str, ...] = ()
+    yes_no: str = ""  # the word a yes/no question's answer should open with (可以, 不可以, 有, 没有 …), read from its gold
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,7 @@ def _parse_row(line: str) -> Question:
         any_of=row.get("any_of", False),
         answerable=row["answerable"],
         answer_must=tuple(str(a) for a in row.get("answer_must", [])),
+        yes_no=row.get("yes_no", ""),
     )
 
 
