@@ -82,12 +82,20 @@ def figure_lead(question: str, terms: list[str], sentence: str) -> str:
     return found[0][1] if len({f for _, f in found}) == 1 else ""
 
 
+def settles(terms: list[str], sentence: str) -> bool | None:
+    """The stance of the phrase of `sentence` that is most about the question (its terms) and takes
+    one: "可采取后补助方式予以资助" rather than the "资助资金不再规定适用范围" after it."""
+    phrases = [p for p in _PHRASE.split(normalize(sentence)) if p]
+    about = sorted(phrases, key=lambda p: -sum(len(t) ** 1.5 for t in set(terms) if t in p))
+    return next((said for said in map(stance, about) if said is not None), None)
+
+
 def lead(question: str, terms: list[str], quoted: list[str]) -> str:
     """The opening of an answer quoting `quoted` (best sentence first): "可以。", "没有。", "6000元。" or ""."""
     if asks_yes_no(question):
         yes, no = answer_words(question)
         for sentence in quoted:
-            said = stance(sentence)
+            said = settles(terms, sentence)
             if said is not None:
                 return f"{yes if said else no}。"
         return ""

@@ -67,7 +67,9 @@ class Query:
         for a label line whose label the question names ("初核机构：…" for "…的初核机构是哪个单位")."""
         s = normalize(sentence).lower()
         around = normalize(context).lower()
-        score = sum(len(t) ** 1.5 for t in set(self.terms) if t in s or t in around)
+        found = {t for t in self.terms if t in s or t in around}
+        # A word found inside a longer word that is found counts once ("科研院所", not also "科研", "院所").
+        score = sum(len(t) ** 1.5 for t in found if not any(t != o and t in o for o in found))
         if self.wants_figure and figures(s):
             score *= 1.5
         if self.units and any(f[-1:] in self.units for f in figures(s)):
@@ -118,7 +120,8 @@ def best_sentences(question: str, terms: list[str], hits: list[Hit], *, per_clau
     query = Query.of(question, terms)
     picks: list[Pick] = []
     for i, hit in enumerate(hits):
-        scored = sorted(((query.score(s, hit.clause.path_text), s)
+        # The breadcrumb helps choose the clause (best_clause), not its sentence: it is the same for all.
+        scored = sorted(((query.score(s), s)
                          for s in sentences(hit.clause.text)), key=lambda x: -x[0])
         picks += [Pick(i, s, sc) for sc, s in scored[:per_clause] if sc > 0]
     picks.sort(key=lambda p: -p.score)
@@ -153,13 +156,14 @@ RANK_WEIGHT = (1.0, 0.8, 0.65)  # how far a lower-ranked clause's better sentenc
 
 def best_clause(question: str, terms: list[str], hits: list[Hit], rows: list[int], *, duties: bool = False) -> int | None:
     """Of the hits at `rows` (their first three), the one whose best sentence, weighted by rank, matches
-    best; with `duties`, clauses carrying a responsibility tag come first."""
+    best; with `duties`, clauses carrying a responsibility tag come first, written ones before inherited."""
     query = Query.of(question, terms)
     best, best_key = None, None
     for rank, i in enumerate(rows[: len(RANK_WEIGHT)]):
         c = hits[i].clause
         top = max((query.score(s, c.path_text) for s in sentences(c.text)), default=0.0)
-        key = (bool(c.departments) if duties else True, top * RANK_WEIGHT[rank])
+        # For who-questions: a tagged clause first, and the part of a split provision where the tag is written.
+        key = (bool(c.departments) if duties else True, bool(c.tags) if duties else True, top * RANK_WEIGHT[rank])
         if top > 0 and (best_key is None or key > best_key):
             best, best_key = i, key
     return best
@@ -194,7 +198,7 @@ def extractive_answer(question: str, terms: list[str], hits: list[Hit], *, exact
     if duties and hits and pattern("issuer_verbs").search(question):
         head = issuer_lines(hits[0].clause.doc_id, metas, clauses)
         if head:
-            return f"{name(head[0])}：“{''.join(head[1])}”[1]", [Hit(head[0], hits[0].score, hits[0].rank)]
+            return f"{name(head[0])}：“{joined(*head)}”[1]", [Hit(head[0], hits[0].score, hits[0].rank)]
     groups = [[i for i, h in enumerate(hits) if h.clause.doc_id == d] for d in docs] if len(docs) > 1 else []
     chosen = [best_clause(question, terms, hits, rows, duties=duties) for rows in groups if rows]
     if not any(i is not None for i in chosen):
@@ -214,11 +218,22 @@ def extractive_answer(question: str, terms: list[str], hits: list[Hit], *, exact
         if duties and hits[i].clause.departments:
             lines.append(responsibility_line(hits[i], number(hits[i].clause, hits[i])))
         for clause, sents in quote_parts(question, terms, hits[i].clause, clauses):
-            lines.append(f"{name(clause)}：“{''.join(sents)}”[{number(clause, hits[i])}]")
+            lines.append(f"{name(clause)}：“{joined(clause, sents)}”[{number(clause, hits[i])}]")
             quoted.append("".join(sents))
     query = Query.of(question, terms)
     opening = lead(question, terms, sorted(quoted, key=lambda s: -query.score(s)))
     return "\n".join(([opening] if opening else []) + lines), cited
+
+
+def joined(clause: Clause, picked: list[str]) -> str:
+    """The picked sentences of `clause` as one quote: adjacent ones run on, a gap is marked "……"."""
+    order = sentences(clause.text)
+    out, last = "", None
+    for sentence in picked:
+        at = order.index(sentence) if sentence in order else None
+        out += ("……" if out and (at is None or last is None or at != last + 1) else "") + sentence
+        last = at
+    return out
 
 
 def issuer_lines(doc_id: str, metas: Mapping[str, DocMeta], clauses: Sequence[Clause]) -> tuple[Clause, list[str]] | None:
@@ -243,6 +258,10 @@ def quote_parts(question: str, terms: list[str], clause: Clause, clauses: Sequen
     over = [c for c in family(clause, clauses) if c.path[: len(clause.path)] == clause.path]
     headed_only = bool(over) and all(is_heading(s) for s in sents)
     lacks_figure = query.wants_figure and not any(_states(s, question) for s in picks)
+    stating = [s for s in sents if _states(s, question) and not is_heading(s)]
+    if lacks_figure and stating:  # the figure is in another line of this clause ("补贴标准：10000元。")
+        picks.append(max(stating, key=lambda s: query.score(s, clause.path_text)))
+        lacks_figure = False
     if headed_only or lacks_figure:
         floor = 0.0 if headed_only else 0.6 * max((query.score(s, clause.path_text) for s in picks), default=0.0)
         moved = _item_lines(question, terms, clause, clauses, figure=lacks_figure, floor=floor)
