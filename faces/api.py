@@ -1,8 +1,12 @@
 """The HTTP API (FastAPI) over one policyqa Service, and the app that mounts the UI on it.
 
     POST /api/ask, /api/search, /api/eligibility; GET /api/departments[/{name}], /api/documents, /api/health
-    POST /api/documents (multipart field `file`), DELETE /api/documents/{doc_id}   corpus changes
-    GET  /openapi.json, /docs
+    POST /api/ask/stream   the same answer as NDJSON events: status, token (the model's draft, marked
+                           "unchecked": true), then answer (the checked answer, /api/ask's shape)
+    GET  /api/items, /api/tasks[/units], /tasks/print; POST /api/match   政策计算器, 任务分工表 (faces/api_calc.py)
+    POST /api/documents (multipart field `file`), PATCH /api/documents/{doc_id} (title, date, issuer,
+    region), DELETE /api/documents/{doc_id}   corpus changes
+    GET  /openapi.json, /docs, /redoc   (the docs pages' assets are served by the app: faces/apidocs.py)
 
 A thin adapter: it parses input, calls `qa.service.Service`, renders the result. Nothing is loaded at
 import time; `create_app(settings)` builds the Service (index and embedding model, warmed up once).
@@ -13,23 +17,29 @@ delete (ChangeGuard) in faces/guard.py; app.py is the entry point.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Annotated, Callable, Literal
+from itertools import chain
+from typing import TYPE_CHECKING, Annotated, Callable, Iterator, Literal, Sequence
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
+from faces.api_calc import calculator_routes
+from faces.apidocs import add_offline_docs
 from faces.errors import api_body, internal_body, status_of
 from faces.guard import ChangeGuard, capped_receive, is_loopback
-from faces.webui import CSS, WebUI
+from faces.render import CSS
+from faces.webui import WebUI
+from faces.webui_calc import CalculatorTabs
 from policyqa.errors import BusyError, PolicyQAError, UploadError, UploadTooLargeError
 
 if TYPE_CHECKING:
@@ -75,6 +85,16 @@ class EligibilityRequest(BaseModel):
     place: str | None = Field(None, max_length=100)
 
 
+class EditRequest(BaseModel):
+    """PATCH /api/documents/{doc_id}: the fields to correct (left out: unchanged; "": cleared, not the title)."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: str | None = Field(None, max_length=200)
+    date: str | None = Field(None, max_length=20)
+    issuer: str | None = Field(None, max_length=200)
+    region: str | None = Field(None, max_length=200)
+
+
 class GuardedRoute(APIRoute):
     """An API route whose unexpected errors become a 500 with a JSON body, logged once with the cause.
 
@@ -111,10 +131,12 @@ def build_api(service: Service, guard: ChangeGuard | None = None) -> FastAPI:
             service.watcher.stop()
 
     api = FastAPI(title="policyqa", version="0.1.0", description="Cited answers from Chinese policy documents",
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)
     api.router.route_class = GuardedRoute
+    add_offline_docs(api)
     _error_handlers(api)
     _read_routes(api, service)
+    calculator_routes(api, service)  # items, match, tasks (faces/api_calc.py)
     _change_routes(api, service, guard or ChangeGuard())
     return api
 
@@ -159,6 +181,16 @@ def _read_routes(api: FastAPI, service: Service) -> None:
         return service.ask(req.question, history=req.history, generator=req.generator, doc=req.doc,
                            department=req.department).to_json()
 
+    @api.post("/api/ask/stream")
+    def ask_stream(req: AskRequest) -> StreamingResponse:
+        """The answer as NDJSON events: {"event": "status"}, {"event": "token", "unchecked": true} (the
+        model's draft, which the check may drop or replace), then {"event": "answer", "answer": …} (checked);
+        an error after the stream began is a last {"event": "error", …} line with the API's error body."""
+        events = iter(service.stream(req.question, history=req.history, generator=req.generator, doc=req.doc,
+                                     department=req.department))
+        first = next(events)  # errors up to the first event (a bad question, an unknown document) are HTTP errors
+        return StreamingResponse(ndjson_events(chain([first], events)), media_type="application/x-ndjson")
+
     @api.post("/api/search")
     def search(req: SearchRequest) -> dict:
         """Ranked clauses for a question (`policyqa search --json`)."""
@@ -175,9 +207,10 @@ def _read_routes(api: FastAPI, service: Service) -> None:
         return [r.to_json() for r in service.departments()]
 
     @api.get("/api/departments/{name}")
-    def department(name: str) -> dict:
-        """Every provision one unit leads or shares, by document (`policyqa departments NAME --json`)."""
-        return service.department(name[:100]).to_json()
+    def department(name: str, place: Name | None = None, doc: Name | None = None) -> dict:
+        """Every provision one unit leads or shares, by document (`policyqa departments NAME --json`), within
+        one place (also written "阳泉市·市科技局") and document if given."""
+        return service.department(name[:100], place=place, doc=doc).to_json()
 
     @api.get("/api/documents")
     def documents() -> list[dict]:
@@ -216,6 +249,12 @@ def _change_routes(api: FastAPI, service: Service, guard: ChangeGuard) -> None:
             await form.close()
         return (await run_in_threadpool(service.upload, name, content)).to_json()
 
+    @api.patch("/api/documents/{doc_id}")
+    def edit_document(doc_id: str, req: EditRequest, request: Request) -> dict:
+        """Correct a document's title, date, issuer or region (stored in metadata.json) and update the index."""
+        guard.check_request(request)
+        return service.edit(doc_id[:200], req.model_dump(exclude_none=True)).to_json()
+
     @api.delete("/api/documents/{doc_id}")
     def remove_document(doc_id: str, request: Request) -> dict:
         """Delete a document from the corpus and the index; see ChangeGuard for who may."""
@@ -223,11 +262,29 @@ def _change_routes(api: FastAPI, service: Service, guard: ChangeGuard) -> None:
         return service.remove(doc_id[:200]).to_json()
 
 
+def ndjson_events(events) -> Iterator[bytes]:
+    """Answer events as JSON lines; a token is marked unchecked; an error ends the stream with its body."""
+    try:
+        for event in events:
+            if event.kind == "answer":
+                row = {"event": "answer", "answer": event.answer.to_json()}
+            else:
+                row = {"event": event.kind, "text": event.text, **({"unchecked": True} if event.kind == "token" else {})}
+            yield (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8")
+    except PolicyQAError as exc:
+        yield (json.dumps({"event": "error", "status": status_of(exc), **api_body(exc)}, ensure_ascii=False) + "\n").encode()
+    except Exception:  # noqa: BLE001 - the stream has begun: end it with a JSON line, log the cause
+        log.exception("unexpected error while streaming an answer")
+        yield (json.dumps({"event": "error", "status": 500, **internal_body()}, ensure_ascii=False) + "\n").encode()
+
+
 # --------------------------------------------------------------------------- entry points
 
 
-def create_app(settings: Settings, service: Service | None = None, *, ui: bool = True) -> FastAPI:
-    """The FastAPI app (API, plus the UI mounted at / unless `ui=False`) over `service` or a new warmed-up one."""
+def create_app(settings: Settings, service: Service | None = None, *, ui: bool = True,
+               generators: Sequence[str] | None = None) -> FastAPI:
+    """The FastAPI app (API, plus the UI mounted at / unless `ui=False`) over `service` or a new warmed-up one;
+    the UI offers `generators` (default: those configured and reachable, faces/wiring.py)."""
     if service is None:
         from faces.wiring import build_service
 
@@ -239,7 +296,12 @@ def create_app(settings: Settings, service: Service | None = None, *, ui: bool =
     if ui:
         import gradio as gr
 
-        blocks = WebUI(service, default_generator=settings.generator, guard=guard).blocks(settings.max_file_mb)
+        from faces.wiring import available_generators
+
+        offered = available_generators(settings) if generators is None else generators
+        calculator = CalculatorTabs(service)  # 政策计算器 and 部门职责 (faces/webui_calc.py)
+        blocks = WebUI(service, default_generator=settings.generator, guard=guard, generators=offered,
+                       calculator=calculator).blocks(settings.max_file_mb)
         theme = gr.themes.Soft(font=["Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "sans-serif"],
                                font_mono=["Noto Sans Mono CJK SC", "monospace"])
         api = gr.mount_gradio_app(api, blocks, path="/", css=CSS, theme=theme, footer_links=["api"],

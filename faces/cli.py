@@ -11,6 +11,8 @@ import json
 import sys
 from pathlib import Path
 
+from faces.cli_calc import add_parsers as add_calculator_parsers
+from faces.cli_calc import items_line
 from faces.errors import cli_line
 from policyqa.errors import PolicyQAError
 
@@ -111,8 +113,10 @@ def cmd_build(args: argparse.Namespace, settings) -> int:
     first finishes or undoes a change a crash interrupted (qa/journal.py)."""
     from tqdm import tqdm
 
+    from faces.wiring import item_extractor
     from index.build import build_index
     from index.embedder import make_embedder
+    from index.engine import engine_spec
     from ingest.corpus import warn_skipped
     from qa.journal import change_lock, recover
 
@@ -128,10 +132,11 @@ def cmd_build(args: argparse.Namespace, settings) -> int:
 
     embedder = make_embedder(settings.embedding_model, batch_size=settings.embed_batch_size)
     with change_lock(index_dir, on_wait=lambda why: print(f"waiting: {why}", file=sys.stderr)):
-        recover(corpus, index_dir, locked=True, check_corpus=False)
+        recover(corpus, index_dir, locked=True, check_corpus=False, engine=engine_spec(settings))
         report = build_index(corpus, index_dir, embedder, limit=settings.max_clause_chars,
                              max_bytes=int(settings.max_file_mb * 1024 * 1024), progress=progress,
-                             keep_versions=settings.keep_versions)
+                             keep_versions=settings.keep_versions, engine=engine_spec(settings),
+                             items=item_extractor(settings, args.items_model))
     if bar is not None:
         bar.close()
     warn_skipped(report.skipped)
@@ -140,6 +145,7 @@ def cmd_build(args: argparse.Namespace, settings) -> int:
           f"added {len(report.added)}, changed {len(report.changed)}, removed {len(report.removed)}, "
           f"unchanged {len(report.unchanged)}; embedded {report.embedded} clauses "
           f"in {report.embed_seconds:.1f}s ({rate:.1f}/s); total {report.seconds:.1f}s")
+    print(items_line(index_dir))
     return 0
 
 
@@ -207,6 +213,33 @@ def cmd_ask(args: argparse.Namespace, settings) -> int:
     return 0
 
 
+def cmd_documents(args: argparse.Namespace, settings) -> int:
+    """List the indexed documents, or correct one's title, date, issuer or region (`documents edit`):
+    stored in the corpus folder's metadata.json, then the index is updated (only that document is redone)."""
+    from qa.changes import CorpusEditor
+
+    retriever = make_retriever(args, settings)
+    if args.action == "list":
+        from qa.views import document_infos
+
+        rows = document_infos(retriever.snapshot())
+        if args.json:
+            _print_json([{k: v for k, v in d.to_json().items() if k != "tree"} for d in rows])
+        for d in rows if not args.json else []:
+            print(f"{d.meta.doc_id}\t{d.meta.title}\t{d.meta.date or '-'}\t{d.meta.issuer or '-'}\t{d.meta.region or '-'}")
+        return 0
+    fields = {k: getattr(args, k) for k in ("title", "date", "issuer", "region") if getattr(args, k) is not None}
+    if not args.doc_id or not fields:
+        print("Error: documents edit needs a DOC_ID and at least one of --title --date --issuer --region", file=sys.stderr)
+        return 2
+    editor = CorpusEditor(retriever, Path(args.corpus) if args.corpus else _seeded_corpus(settings),
+                          max_bytes=int(settings.max_file_mb * 1024 * 1024), max_documents=settings.max_documents,
+                          max_clause_chars=settings.max_clause_chars, keep_versions=settings.keep_versions)
+    change = editor.edit(args.doc_id, fields)
+    _print_json(change.to_json()) if args.json else print(change.message)
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace, settings) -> int:
     """Start the web app and HTTP API (loads the models once, then serves)."""
     from faces.api import serve
@@ -218,6 +251,25 @@ def cmd_serve(args: argparse.Namespace, settings) -> int:
 
 def _index_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", help="index folder (default: settings.index_dir)")
+
+
+def _documents_parser(sub) -> None:
+    p = sub.add_parser("documents", help="list indexed documents, or correct one's title, date, issuer, region")
+    p.add_argument("action", choices=["list", "edit"])
+    p.add_argument("doc_id", nargs="?", help="the document to edit (its id, as `documents list` shows)")
+    for name in ("title", "date", "issuer", "region"):
+        p.add_argument(f"--{name}", help=f"the corrected {name} ('' clears it{', not the title' if name == 'title' else ''})")
+    p.add_argument("--corpus", help="corpus folder (default: settings.corpus_dir)")
+    _index_option(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_documents)
+
+
+def _serve_parser(sub) -> None:
+    p = sub.add_parser("serve", help="start the web app and HTTP API")
+    p.add_argument("--host", help="address to bind (default: settings.host, 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default: settings.port, 7860)")
+    p.set_defaults(func=cmd_serve)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -274,10 +326,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("serve", help="start the web app and HTTP API")
-    p.add_argument("--host", help="address to bind (default: settings.host, 127.0.0.1)")
-    p.add_argument("--port", type=int, help="port (default: settings.port, 7860)")
-    p.set_defaults(func=cmd_serve)
+    _documents_parser(sub)
+    _serve_parser(sub)
+    add_calculator_parsers(sub)  # items, match, tasks, build --items-model (faces/cli_calc.py)
     return parser
 
 

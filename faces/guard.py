@@ -1,4 +1,4 @@
-"""Who may change the corpus (upload, delete), and an ASGI body reader that stops at a size limit.
+"""Who may change the corpus (upload, edit, delete), and an ASGI body reader that stops at a size limit.
 
 With `admin_token` set, changes need it (API: Bearer header, UI: the 管理口令 box); without one they are
 allowed only when the app listens on a loopback address, and then only for same-machine, same-origin
@@ -74,13 +74,13 @@ class ChangeGuard:
         if not all(is_loopback(n) for n in names):
             raise ChangesDisabledError("cross-site or non-local request refused",
                                        hint="set POLICYQA_ADMIN_TOKEN to manage the corpus from elsewhere",
-                                       zh="上传和删除只接受本机地址（127.0.0.1 / localhost）上的同源请求；"
+                                       zh="上传、修改和删除文档只接受本机地址（127.0.0.1 / localhost）上的同源请求；"
                                           "如需从其他地址或页面管理，请设置 POLICYQA_ADMIN_TOKEN")
 
     @property
     def disabled_message(self) -> str:
         """Why changes are off when the app listens beyond localhost without a token, and what to do."""
-        return (f"上传和删除已停用：服务监听在 {self.host}（本机以外也能访问）且未设置管理口令；请设置环境变量 "
+        return (f"上传、修改和删除文档已停用：服务监听在 {self.host}（本机以外也能访问）且未设置管理口令；请设置环境变量 "
                 "POLICYQA_ADMIN_TOKEN 后重启")
 
     def check_request(self, request: Request) -> None:

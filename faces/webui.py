@@ -1,112 +1,35 @@
-"""The Gradio UI (问答 · 部门职责 · 政策匹配 · 文档库) and the HTML it renders over one policyqa Service.
+"""The Gradio UI (问答 · 政策计算器 · 部门职责 · 文档库) over one policyqa Service: the handlers (plain methods,
+testable without a browser) and the Blocks that wire them. The HTML they show is built in
+faces/render.py, the 文档库 tab in faces/library.py, the 政策计算器 and 部门职责 tabs in faces/webui_calc.py.
 
-Every piece of user or document text that reaches HTML goes through `esc` (html.escape plus template
-characters) first, and every error reaches the user as a short Chinese message, never a traceback.
+Only checked text reaches the reader: while the model writes, the chat shows progress
+("正在生成并核对…"), never the draft, and the answer appears once qa/verify.py has checked it; a stop
+button cancels. Every error reaches the user as a short Chinese message (faces/errors.py), the
+technical line behind 详情, never a traceback. Only generators that are configured and reachable are
+offered (faces/wiring.py `available_generators`).
 """
 
 from __future__ import annotations
 
-import html
 import logging
-from pathlib import Path
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 from faces.errors import ui_text
 from faces.guard import ChangeGuard
+from faces.library import LibraryTab
+from faces.render import (  # noqa: F401  (esc, highlight: part of this module's interface)
+    GENERATOR_ZH, answer_bubble, answer_cards, answer_markdown, card, esc, highlight, notice, plain, problem,
+)
 
 if TYPE_CHECKING:
     import gradio as gr
 
-    from ingest.records import Clause
-    from qa.answer import Answer, Citation
     from qa.service import Service
-    from qa.views import TreeNode
 
 log = logging.getLogger("policyqa.app")
-
-
-def esc(text: str) -> str:
-    """HTML-escaped text; braces and $ too, so no template syntax survives into gr.HTML."""
-    return html.escape(text or "", quote=True).translate({ord("{"): "&#123;", ord("}"): "&#125;", ord("$"): "&#36;"})
-
-
-def plain(text: str) -> str:
-    """Text for a Markdown chat bubble: escaped, with [ ] as entities so no link syntax survives."""
-    return esc(text).replace("[", "&#91;").replace("]", "&#93;")
-
-
-def highlight(text: str, needles: tuple[str, ...] | list[str], *, every: bool = False) -> str:
-    """`text` escaped, with each needle (first occurrence, or all with `every`) wrapped in <mark>."""
-    spans = []
-    for needle in (n.strip() for n in needles):
-        start = text.find(needle) if needle else -1
-        while start >= 0:
-            spans.append((start, start + len(needle)))
-            start = text.find(needle, start + len(needle)) if every else -1
-    out, pos = [], 0
-    for start, end in sorted(spans):
-        if start < pos:
-            start = pos
-        if start < end:
-            out += [esc(text[pos:start]), "<mark>", esc(text[start:end]), "</mark>"]
-            pos = end
-    return "".join(out) + esc(text[pos:])
-
-
-def card(clause: Clause, body: str, *, n: int | None = None, badge: str = "") -> str:
-    """One clause card: [n] 《document》, breadcrumb, clause text (already escaped), units and id."""
-    units = f"牵头：{esc('、'.join(clause.lead))}；" if clause.lead else ""
-    units += f"配合：{esc('、'.join(clause.cooperating))}；" if clause.cooperating else ""
-    units += f"责任单位：{esc('、'.join(clause.departments))} · " if clause.departments else ""
-    head = (f"<span class='pq-n'>[{n}]</span> " if n else "") + (f"<span class='pq-badge'>{esc(badge)}</span> " if badge else "")
-    return (f"<div class='pq-card'><div class='pq-head'>{head}《{esc(clause.doc_title)}》</div>"
-            f"<div class='pq-path'>{esc(clause.path_text)}</div><div class='pq-text'>{body}</div>"
-            f"<div class='pq-foot'>{units}{esc(clause.id)}</div></div>")
-
-
-def notice(text: str, kind: str = "warn") -> str:
-    """A coloured notice box (text escaped)."""
-    return f"<div class='pq-notice pq-{kind}'>{esc(text)}</div>"
-
-
-def support(citation: Citation, answer_text: str) -> list[str]:
-    """The sentences to mark: the citation's own, else the clause sentences the answer quotes verbatim."""
-    from qa.extractive import sentences
-
-    if citation.supporting:
-        return list(citation.supporting)
-    return [s for s in sentences(citation.clause.text) if s.rstrip("。！？；;") in answer_text]
-
-
-def answer_cards(answer: Answer) -> str:
-    """The cards beside an answer: citations with supporting sentences marked, or a refusal's related clauses."""
-    if answer.refused:
-        related = "".join(card(h.clause, esc(h.clause.text)) for h in answer.related)
-        return (notice(f"未找到能作为依据的条款：{answer.text}") + "<h4>可能相关的条款（不构成依据）</h4>"
-                + (related or "<p>无</p>"))
-    cards = "".join(card(c.clause, highlight(c.clause.text, support(c, answer.text)), n=c.n) for c in answer.citations)
-    head = f"依据 {len(answer.citations)} 条" + (f" · 共 {answer.count} 项" if answer.count is not None else "")
-    return f"<div class='pq-summary'>{head} · {esc(answer.generator)} · 校验：{esc(answer.checked.text)}</div>{cards}"
-
-
-def answer_bubble(answer: Answer) -> str:
-    """The chat text of an answer: the answer (escaped) and a one-line source list."""
-    if answer.refused:
-        return plain(answer.text) + "\n\n*（右侧列出可能相关的条款，不构成依据）*"
-    sources = "；".join(plain(f"[{c.n}] 《{c.clause.doc_title}》{c.clause.path_text}") for c in answer.citations[:8])
-    return plain(answer.text) + (f"\n\n**依据**：{sources}" if sources else "")
-
-
-def answer_markdown(answer: Answer) -> str:
-    """The last answer with its citations as Markdown (for copying or saving)."""
-    lines = [f"## 问题\n\n{answer.question}\n", f"## 回答\n\n{answer.text}\n"]
-    items = [(f"[{c.n}]", c.clause) for c in answer.citations] or [("-", h.clause) for h in answer.related]
-    lines.append("## 可能相关的条款（不构成依据）\n" if answer.refused else "## 依据\n")
-    for mark, c in items:
-        quote = "\n".join("> " + line for line in c.text.strip().splitlines())
-        lines.append(f"{mark} 《{c.doc_title}》{c.path_text}（{c.id}）\n\n{quote}\n")
-    return "\n".join(lines)
+GENERATOR_LABELS = {"extractive": "原文摘录（最快）", "llama": "本地模型", "openai": "外部模型接口"}
+STOPPED = "*已停止。未经核对的内容不会显示。*"
 
 
 def friendly(exc: BaseException) -> str:
@@ -114,30 +37,16 @@ def friendly(exc: BaseException) -> str:
     return ui_text(exc)
 
 
-CSS = """
-.pq-card{border:1px solid #d0d7de;border-radius:8px;padding:10px 12px;margin:8px 0;background:#fff;color:#1f2328}
-.pq-head{font-weight:600}.pq-path{color:#57606a;font-size:.9em;margin:2px 0 6px}
-.pq-text{white-space:pre-wrap;line-height:1.7}.pq-foot{color:#6e7781;font-size:.8em;margin-top:6px}
-.pq-card mark{background:#ffe58f;color:#1f2328;padding:0 1px}.pq-n{color:#0969da}
-.pq-badge{background:#ddf4ff;color:#0550ae;border-radius:4px;padding:0 6px;font-size:.85em}
-.pq-notice{border-left:4px solid #d4a72c;background:#fff8c5;color:#1f2328;padding:8px 12px;margin:6px 0}
-.pq-error{border-left-color:#cf222e;background:#ffebe9}.pq-ok{border-left-color:#1a7f37;background:#dafbe1}
-.pq-summary{color:#57606a;font-size:.9em}#pq-cards{max-height:760px;overflow-y:auto}.pq-tree details{margin-left:14px}.pq-tree summary{cursor:pointer}
-"""
-
-
-# --------------------------------------------------------------------------- UI
-
-
-class WebUI:
+class WebUI(LibraryTab):
     """The Gradio handlers (plain methods, testable without a browser) and the Blocks that wire them."""
 
-    GENERATORS = [("摘录（最快）", "extractive"), ("本地模型 llama", "llama"), ("OpenAI 兼容接口", "openai")]
-
-    def __init__(self, service: Service, *, default_generator: str = "extractive", guard: ChangeGuard | None = None) -> None:
+    def __init__(self, service: Service, *, default_generator: str = "extractive", guard: ChangeGuard | None = None,
+                 generators: Sequence[str] = ("extractive", "llama", "openai"), calculator=None) -> None:
         self.service = service
-        self.default_generator = default_generator
+        self.generators = [g for g in GENERATOR_LABELS if g in generators or g == "extractive"]
+        self.default_generator = default_generator if default_generator in self.generators else "extractive"
         self.guard = guard or ChangeGuard()
+        self.calculator = calculator  # the 政策计算器 and 部门职责 tabs (faces/webui_calc.CalculatorTabs), if given
 
     # ---- choices -------------------------------------------------------------------------
     def doc_choices(self, everything: str | None = None) -> list[tuple[str, str]]:
@@ -162,23 +71,23 @@ class WebUI:
                                              {"role": "assistant", "content": "*正在检索条款…*"}]
         waiting = "<p class='pq-summary'>正在检索…</p>"
         yield messages, waiting, "", messages, history, ""
-        answer, tokens = None, ""
+        answer, written = None, 0
         try:
             for event in self.service.stream(question, history=history or [], generator=generator, doc=doc,
                                              department=department):
-                if event.kind == "status":
-                    messages[-1] = {"role": "assistant", "content": f"*{plain(event.text)}*"}
-                elif event.kind == "token":
-                    tokens += event.text
-                    messages[-1] = {"role": "assistant", "content": plain(tokens)}
-                elif event.answer is not None:
+                if event.kind == "answer":
                     answer = event.answer
                     continue
+                if event.kind == "token":  # a draft: counted, never shown before the check
+                    written += len(event.text)
+                    progress = f"正在生成并核对…（已写 {written} 字，核对通过后显示）"
+                else:
+                    progress = event.text
+                messages[-1] = {"role": "assistant", "content": f"*{plain(progress)}*"}
                 yield messages, waiting, "", messages, history, ""
         except Exception as exc:  # noqa: BLE001 - every failure becomes a message; the app keeps serving
-            text = friendly(exc)
-            messages[-1] = {"role": "assistant", "content": "⚠️ " + plain(text)}
-            yield messages, notice(text, "error"), "", messages, history, question
+            messages[-1] = {"role": "assistant", "content": "⚠️ " + plain(friendly(exc))}
+            yield messages, problem(exc), "", messages, history, question
             return
         if answer is None:
             return
@@ -186,129 +95,42 @@ class WebUI:
         history = (list(history or []) + [question.strip()])[-10:]
         yield messages, answer_cards(answer), answer_markdown(answer), messages, history, ""
 
-    # ---- 部门职责 / 政策匹配 ---------------------------------------------------------------
-    def department_view(self, name: str | None) -> str:
-        """Every provision of one unit, grouped by document, as cards."""
-        if not name:
-            return "<p class='pq-summary'>请选择一个责任单位。</p>"
-        try:
-            view = self.service.department(name)
-        except Exception as exc:  # noqa: BLE001
-            return notice(friendly(exc), "error")
-        parts = [f"<h3>{esc(view.name)}：共 {view.total} 项（牵头 {view.lead} 项，配合 {view.cooperating} 项），"
-                 f"涉及 {len(view.groups)} 份文件</h3>"]
-        badges = {"lead": "牵头", "cooperating": "配合", "shared": "参与"}
-        for _, title, items in view.groups:
-            parts.append(f"<h4>《{esc(title)}》 {len(items)} 项</h4>")
-            parts += [card(c, esc(c.text), badge=badges[view.role(c)]) for c in items]
-        return "".join(parts)
-
-    def match(self, kinds: list[str] | None, needs: list[str] | None, place: str | None) -> str:
-        """政策匹配: matching clauses with their source, the matched words marked, and counts."""
-        try:
-            result = self.service.eligibility(kinds or [], place or None, needs or [])
-        except Exception as exc:  # noqa: BLE001
-            return notice(friendly(exc), "error")
-        if not result.items:
-            return notice("没有找到同时符合所选主体和需求的条款，可减少勾选项或换一个地区再试。")
-        titles = {d.meta.doc_id: d.meta.title for d in self.service.documents()}
-        parts = [f"<h3>共 {len(result.items)} 条相关条款，来自 {len(result.documents)} 份文件</h3>"]
-        for doc_id in result.documents:
-            items = [i for i in result.items if i.clause.doc_id == doc_id]
-            parts.append(f"<h4>《{esc(titles.get(doc_id, doc_id))}》 {len(items)} 条</h4>")
-            parts += [card(i.clause, highlight(i.clause.text, i.terms, every=True),
-                           badge=" · ".join(i.kinds + i.needs)) for i in items]
-        return "".join(parts)
-
-    # ---- 文档库 ----------------------------------------------------------------------------
-    def table(self) -> list[list]:
-        """One row per document: id, title, clauses, region, date, issuer, file, format, the file it repeats."""
-        return [[d.meta.doc_id, d.meta.title, d.clauses, d.meta.region, d.meta.date, d.meta.issuer, d.meta.source,
-                 d.format, d.meta.duplicate_of] for d in self.service.documents()]
-
-    def tree(self, doc_id: str | None) -> str:
-        """A document's outline as nested <details>; each clause opens to its text."""
-        if not doc_id:
-            return "<p class='pq-summary'>选择一份文档查看其条款结构。</p>"
-        info = next((d for d in self.service.documents() if d.meta.doc_id == doc_id), None)
-        if info is None:
-            return notice(f"文档库中没有“{doc_id}”", "error")
-        text = {c.id: c.text for c in self.service.clauses(doc_id)}
-
-        def node(n: TreeNode) -> str:
-            inner = "".join(node(child) for child in n.children)
-            body = f"<div class='pq-text'>{esc(text.get(n.clause_id, ''))}</div>" if n.clause_id else ""
-            label = esc(n.title) + (f" <small>{esc(n.clause_id)}</small>" if n.clause_id else "")
-            return f"<details><summary>{label}</summary>{body}{inner}</details>"
-        return (f"<div class='pq-tree'><h4>《{esc(info.meta.title)}》 {info.clauses} 条</h4>"
-                + "".join(node(n) for n in info.tree) + "</div>")
-
-    def upload_named(self, name: str, content: bytes, progress: Callable[..., object] | None = None,
-                     token: str = "", headers: Mapping[str, str] | None = None) -> str:
-        """Add one file to the corpus (if `token` and `headers` pass the guard); returns a status notice (HTML)."""
-        def tick(done: int, total: int) -> None:
-            if progress is not None:
-                progress(done / max(total, 1), desc=f"正在嵌入新条款 {done}/{total}")
-        try:
-            self.guard.check(token, headers)
-            change = self.service.upload(name, content, progress=tick)
-        except Exception as exc:  # noqa: BLE001
-            return notice(friendly(exc), "error")
-        return notice(change.message, "ok")
-
-    def upload(self, path: str | None, progress: Callable[..., object] | None = None, token: str = "",
-               headers: Mapping[str, str] | None = None) -> str:
-        """The gr.File handler: check the guard and the size before reading, then `upload_named`."""
-        if not path:
-            return notice("请先选择要上传的文件。")
-        file = Path(path)
-        try:
-            self.guard.check(token, headers)
-            self.service.check_upload(file.name, file.stat().st_size)
-        except Exception as exc:  # noqa: BLE001
-            return notice(friendly(exc), "error")
-        if progress is not None:
-            progress(0.0, desc="正在校验文件…")
-        return self.upload_named(file.name, file.read_bytes(), progress, token, headers)
-
-    def remove(self, doc_id: str | None, progress: Callable[..., object] | None = None, token: str = "",
-               headers: Mapping[str, str] | None = None) -> str:
-        """Delete a document from the corpus and the index (if the guard lets it); returns a notice (HTML)."""
-        if not doc_id:
-            return notice("请先选择要删除的文档。")
-        if progress is not None:
-            progress(0.0, desc="正在删除并更新索引…")
-        try:
-            self.guard.check(token, headers)
-            return notice(self.service.remove(doc_id).message, "ok")
-        except Exception as exc:  # noqa: BLE001
-            return notice(friendly(exc), "error")
+    @staticmethod
+    def stopped(transcript: list[dict]) -> tuple[list[dict], list[dict], str]:
+        """After the stop button: the pending bubble says it stopped (no draft shown); the sources reset."""
+        messages = list(transcript or [])
+        if messages and messages[-1].get("role") == "assistant" and str(messages[-1].get("content", "")).startswith(("*", "⚠")):
+            messages[-1] = {"role": "assistant", "content": STOPPED}
+        return messages, messages, "<p class='pq-summary'>已停止。</p>"
 
     def refresh(self) -> tuple:
         """Fresh choices for every document and unit picker, and the document table."""
         import gradio as gr
 
-        docs, units = self.doc_choices(), self.unit_choices()
+        docs, calc = self.doc_choices(), self.calculator
+        units = gr.update(choices=calc.unit_choices()) if calc else gr.update()
+        places = gr.update(choices=calc.place_choices()) if calc else gr.update()
         return (self.table(), gr.update(choices=self.doc_choices("全部文档")), gr.update(choices=self.unit_choices("不限部门")),
-                gr.update(choices=units), gr.update(choices=self.doc_choices("全部地区")), gr.update(choices=docs),
-                gr.update(choices=docs, value=None))
+                units, gr.update(choices=self.doc_choices("全部地区")), gr.update(choices=docs),
+                gr.update(choices=docs), places, gr.update(choices=self.doc_choices("全部文件")))
 
     # ---- layout ----------------------------------------------------------------------------
     def blocks(self, max_file_mb: float) -> gr.Blocks:
-        """The four tabs, wired to the handlers above."""
+        """The five tabs, wired to the handlers above (政策计算器 and 部门职责: faces/webui_calc.py)."""
         import gradio as gr
 
         with gr.Blocks(title="政策问答 · policyqa", analytics_enabled=False) as demo:
             gr.Markdown("## 政策问答 · 每个回答都附原文条款")
-            ui = SimpleNamespace(transcript=gr.State([]), history=gr.State([]))
+            ui = SimpleNamespace(transcript=gr.State([]), history=gr.State([]), place=None, unit=None, duty_place=None,
+                                 duty_doc=None)  # the last four are the calculator's pickers, when it is there
             with gr.Tabs():
                 with gr.Tab("问答", id="qa"):
                     self._qa_tab(gr, ui)
-                with gr.Tab("部门职责", id="departments"):
-                    ui.unit = gr.Dropdown(self.unit_choices(), value=None, label="责任单位", elem_id="pq-unit")
-                    ui.unit_html = gr.HTML(elem_id="pq-unit-view")
-                with gr.Tab("政策匹配", id="match"):
-                    self._match_tab(gr, ui)
+                if self.calculator is not None:
+                    with gr.Tab("政策计算器", id="calculator"):
+                        ui.place = self.calculator.calculator_tab(self.doc_choices)
+                    with gr.Tab("部门职责", id="departments"):
+                        ui.unit, ui.duty_place, ui.duty_doc = self.calculator.duties_tab(self.doc_choices)
                 with gr.Tab("文档库", id="library"):
                     self._library_tab(gr, ui, max_file_mb)
             self._wire(gr, ui)
@@ -316,77 +138,43 @@ class WebUI:
         return demo
 
     def _qa_tab(self, gr, ui: SimpleNamespace) -> None:
-        with gr.Row():
-            with gr.Column(scale=3):
-                ui.chatbot = gr.Chatbot(label="对话", height=480, feedback_options=None, elem_id="pq-chat")
-                ui.question = gr.Textbox(label="问题（按 Enter 发送）", lines=1, max_lines=4,
+        # Options first (one row on a wide screen); then the chat and, beside it or (on a phone) right
+        # after it, the sources. No floating label or icons over the chat's text.
+        with gr.Row(elem_id="pq-options"):
+            ui.doc = gr.Dropdown(self.doc_choices("全部文档"), value="", label="限定文档", min_width=200)
+            ui.dept = gr.Dropdown(self.unit_choices("不限部门"), value="", label="限定部门", min_width=200)
+            ui.gen = gr.Radio([(GENERATOR_LABELS[g], g) for g in self.generators], value=self.default_generator,
+                              label="回答方式", min_width=200, elem_id="pq-gen")
+        with gr.Row(equal_height=False, elem_id="pq-qa-row"):
+            with gr.Column(scale=3, min_width=320):
+                ui.chatbot = gr.Chatbot(show_label=False, height=480, feedback_options=None, buttons=["copy"],
+                                        elem_id="pq-chat", placeholder="在下方输入问题。回答只在逐句核对原文后显示。")
+                ui.question = gr.Textbox(label="问题（按回车键发送）", lines=1, max_lines=4,
                                          placeholder="例如：阳泉对科技型中小企业融资有哪些支持？", elem_id="pq-question")
                 with gr.Row():
                     ui.send = gr.Button("发送", variant="primary", elem_id="pq-send")
-                    ui.clear = gr.Button("清空对话")
-                with gr.Row():
-                    ui.doc = gr.Dropdown(self.doc_choices("全部文档"), value="", label="限定文档")
-                    ui.dept = gr.Dropdown(self.unit_choices("不限部门"), value="", label="限定部门")
-                ui.gen = gr.Radio(self.GENERATORS, value=self.default_generator, label="生成方式")
-            with gr.Column(scale=2):
+                    ui.stop = gr.Button("停止", variant="stop", visible=False, elem_id="pq-stop")
+                    ui.clear = gr.Button("清空对话", elem_id="pq-clear")
+            with gr.Column(scale=2, min_width=320):
                 ui.cards = gr.HTML("<p class='pq-summary'>提问后，这里显示回答所依据的条款原文。</p>", elem_id="pq-cards")
-                ui.export = gr.Textbox(label="导出 Markdown（最近一个回答及其依据）", lines=6, max_lines=14,
+                ui.export = gr.Textbox(label="导出为 Markdown 文本（最近一个回答及其依据）", lines=4, max_lines=12,
                                        buttons=["copy"], interactive=False, elem_id="pq-export")
-
-    def _match_tab(self, gr, ui: SimpleNamespace) -> None:
-        from qa.eligibility import KINDS, NEEDS
-
-        ui.kinds = gr.CheckboxGroup(list(KINDS), label="主体类型", elem_id="pq-kinds")
-        ui.needs = gr.CheckboxGroup(list(NEEDS), label="需求", elem_id="pq-needs")
-        ui.place = gr.Dropdown(self.doc_choices("全部地区"), value="", label="地区 / 文件")
-        ui.go = gr.Button("匹配政策", variant="primary", elem_id="pq-go")
-        ui.match_html = gr.HTML(elem_id="pq-match")
-
-    def _library_tab(self, gr, ui: SimpleNamespace, max_file_mb: float) -> None:
-        from ingest.loaders import SUPPORTED
-
-        ui.table = gr.Dataframe(self.table(), headers=["编号", "标题", "条款数", "地区", "日期", "发文机关", "文件", "格式", "与之重复"],
-                                interactive=False, wrap=True)
-        ui.tree_doc = gr.Dropdown(self.doc_choices(), value=None, label="查看条款结构", elem_id="pq-tree-doc")
-        ui.tree_html = gr.HTML(elem_id="pq-tree")
-        if not self.guard.enabled:
-            gr.HTML(notice(self.guard.disabled_message, "error"))
-        with gr.Row():
-            ui.file = gr.File(label=f"上传文档（{' '.join(SUPPORTED)}，不超过 {max_file_mb:g} MB）",
-                              type="filepath", elem_id="pq-file")
-            with gr.Column():
-                ui.token = gr.Textbox(label="管理口令（上传、删除时需要）", type="password", max_lines=1,
-                                      visible=self.guard.needs_token, elem_id="pq-token")
-                ui.upload = gr.Button("上传并更新索引", variant="primary", elem_id="pq-upload",
-                                      interactive=self.guard.enabled)
-                ui.gone = gr.Dropdown(self.doc_choices(), value=None, label="删除文档")
-                ui.remove = gr.Button("删除所选文档", variant="stop", interactive=self.guard.enabled)
-        ui.status = gr.HTML(elem_id="pq-upload-status")
 
     def _wire(self, gr, ui: SimpleNamespace) -> None:
         outs = [ui.chatbot, ui.cards, ui.export, ui.transcript, ui.history, ui.question]
         ins = [ui.question, ui.transcript, ui.history, ui.doc, ui.dept, ui.gen]
+        running = []
         for trigger in (ui.question.submit, ui.send.click):
-            trigger(self.chat, ins, outs, concurrency_limit=16, show_progress="minimal")
+            shown = trigger(lambda: gr.update(visible=True), None, ui.stop)
+            answer = shown.then(self.chat, ins, outs, concurrency_limit=16, show_progress="minimal")
+            answer.then(lambda: gr.update(visible=False), None, ui.stop)
+            running.append(answer)
+        stopping = ui.stop.click(None, None, None, cancels=running)  # first cancel, then say so: no late draft count
+        stopping.then(self.stopped, ui.transcript, [ui.chatbot, ui.transcript, ui.cards]).then(
+            lambda: gr.update(visible=False), None, ui.stop)
         reset = (lambda: ([], "", "", [], []), None, [ui.chatbot, ui.cards, ui.export, ui.transcript, ui.history])
         ui.clear.click(*reset)
         ui.chatbot.clear(*reset)  # the chat's own bin icon forgets the history too
-        ui.unit.change(self.department_view, ui.unit, ui.unit_html)
-        ui.go.click(self.match, [ui.kinds, ui.needs, ui.place], ui.match_html)
-        ui.tree_doc.change(self.tree, ui.tree_doc, ui.tree_html)
-        ui.pickers = [ui.table, ui.doc, ui.dept, ui.unit, ui.place, ui.tree_doc, ui.gone]
-
-        def on_upload(path: str | None, secret: str, request: gr.Request,
-                      progress: gr.Progress = gr.Progress()) -> tuple[str, None]:
-            return self.upload(path, progress, secret, request.headers), None  # clear the picker for the next file
-
-        def on_remove(doc_id: str | None, secret: str, request: gr.Request, progress: gr.Progress = gr.Progress()) -> str:
-            return self.remove(doc_id, progress, secret, request.headers)
-
-        for handler in (on_upload, on_remove):
-            # Gradio finds gr.Request by type hint; ours are strings naming the lazily imported gr, which
-            # typing.get_type_hints cannot resolve, so give it the class itself.
-            handler.__annotations__ = {"request": gr.Request}
-
-        ui.upload.click(on_upload, [ui.file, ui.token], [ui.status, ui.file]).then(self.refresh, None, ui.pickers)
-        ui.remove.click(on_remove, [ui.gone, ui.token], ui.status).then(self.refresh, None, ui.pickers)
+        pickers = [ui.table, ui.doc, ui.dept, ui.unit, ui.place, ui.tree_doc, ui.manage, ui.duty_place, ui.duty_doc]
+        ui.pickers = [p if p is not None else gr.State() for p in pickers]
+        self._wire_library(gr, ui)

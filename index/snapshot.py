@@ -22,6 +22,8 @@ from typing import Callable, Mapping, TypeVar
 
 import numpy as np
 
+from index.engine import EngineSpec
+from index.item_store import read_items
 from index.lexical import Tokenizer
 from index.store import IndexData, live_version_name, open_index
 from ingest.records import DocMeta
@@ -81,6 +83,11 @@ class Snapshot:
         return self.data.clauses
 
     @property
+    def items(self) -> tuple:
+        """The version's support items (ingest/items.SupportItem), read on first use and kept."""
+        return self.derived("items", lambda: tuple(read_items(self.data.folder)))
+
+    @property
     def manifest(self) -> dict:
         """The version's manifest (read-only by convention)."""
         return self.data.manifest
@@ -118,9 +125,10 @@ class Snapshot:
 class SnapshotHolder:
     """The live Snapshot of one index folder: loaded on first use, swapped whole by `refresh`."""
 
-    def __init__(self, index_dir: Path, model: str | None) -> None:
+    def __init__(self, index_dir: Path, model: str | None, engine: EngineSpec | None = None) -> None:
         self.index_dir = Path(index_dir)
         self.model = model
+        self.engine = engine  # lends a Milvus token; the engine itself is the one the manifest names
         self._current: Snapshot | None = None
         self._load_lock = threading.Lock()  # one load at a time; readers never wait for it after the first
 
@@ -140,8 +148,9 @@ class SnapshotHolder:
             old = self._current
             if old is not None and live_version_name(self.index_dir) == old.version:
                 return False
-            data = open_index(self.index_dir, model=self.model)
+            data = open_index(self.index_dir, model=self.model, engine=self.engine)
             if old is not None and data.folder.name == old.version:
+                data.engine.close()
                 return False
             snap = Snapshot.of(data, old.tokenizer if old else None)
             snap.tokenizer.tokens("预热")  # jieba's dictionary loads here, not in the first question
@@ -151,6 +160,14 @@ class SnapshotHolder:
     def loaded(self) -> Snapshot | None:
         """The snapshot in memory, or None before the first load (never loads)."""
         return self._current
+
+    def close(self) -> None:
+        """Let the loaded version's engine go (a Milvus connection, a Lite file another process may
+        then open); the next `get` loads again."""
+        with self._load_lock:
+            if self._current is not None:
+                self._current.data.engine.close()
+                self._current = None
 
 
 class IndexWatcher:

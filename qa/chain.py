@@ -28,6 +28,7 @@ from policyqa.errors import GeneratorError, PolicyQAError
 from qa import context
 from qa.answer import Answer, Check
 from qa.generators import Generator, Message
+from qa.parts import join_answers, split_parts
 from qa.prompts import PromptLibrary
 from qa.refusal import RefusalPolicy
 from qa.replies import extractive_reply
@@ -38,7 +39,8 @@ from qa.verify import checked_reply
 
 @dataclass(frozen=True)
 class Event:
-    """One streamed step: a status line, a token of the answer, or the final Answer."""
+    """One streamed step: a status line, a token of the model's draft (not yet checked: qa/verify.py may
+    drop it or replace the whole answer), or the final, checked Answer."""
 
     kind: str  # "status" | "token" | "answer"
     text: str = ""
@@ -74,14 +76,31 @@ class Answerer:
 
     def stream(self, question: str, *, history: list[str] | tuple = (), generator: str | None = None,
                doc: str | list[str] | None = None, department: str | None = None) -> Iterator[Event]:
-        """Answer `question`, yielding status lines and tokens, then the final Answer."""
+        """Answer `question`, yielding status lines and tokens (unchecked drafts), then the final Answer.
+        A question with several parts that is refused whole is answered part by part on the same
+        snapshot, so a covered part is not lost with an uncovered one (qa/parts.py)."""
+        parts, snap = split_parts(question), self.retriever.snapshot()
+        for event in self._stream_one(question, history, generator, doc, department, snap):
+            if event.kind == "answer" and event.answer.refused and len(parts) > 1:
+                break
+            yield event
+        else:
+            return
+        answers = []
+        for part in parts:
+            for event in self._stream_one(part.question, history, generator, doc, department, snap):
+                answers += [event.answer] if event.kind == "answer" else []
+                yield from [event] if event.kind != "answer" else []
+        yield Event("answer", answer=join_answers(question, parts, answers))
+
+    def _stream_one(self, question: str, history, generator: str | None, doc, department,
+                    snap: Snapshot) -> Iterator[Event]:
         name = generator or self.default_generator
         if name != "extractive":
             self._check_name(name)
-        turn = self._prepare.invoke(Turn(question, tuple(history), name, doc, department, self.retriever.snapshot(),
-                                         time.perf_counter()))
+        turn = self._prepare.invoke(Turn(question, tuple(history), name, doc, department, snap, time.perf_counter()))
         if turn.answer is None and turn.plan == "generate":
-            yield Event("status", f"正在用 {turn.generator} 生成回答…")
+            yield Event("status", "正在生成并核对…")
             parts: list[str] = []
             try:
                 for token in self._tokens.stream(turn):

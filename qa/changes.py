@@ -1,5 +1,5 @@
-"""Corpus changes as transactions: an upload or a removal moves the corpus file, the index version and the
-app's snapshot together, or none of them.
+"""Corpus changes as transactions: an upload, a removal or a metadata correction (qa/docmeta.py) moves
+the corpus file, the index version and the app's snapshot together, or none of them.
 
 One change at a time per index folder: a thread lock inside the process and INDEX_DIR/change.lock across
 processes (the CLI's build takes it too). Inside it, the change is journalled (qa/journal.py) before the
@@ -25,7 +25,7 @@ import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Mapping
 
 from index.build import BuildLockedError, BuildReport, build_index
 from index.search import Retriever
@@ -35,6 +35,7 @@ from ingest.corpus import load_document
 from ingest.loaders import SUPPORTED
 from ingest.splitter import split_document
 from policyqa.errors import IndexFolderError, IngestError, NotFoundError, UploadError, UploadTooLargeError
+from qa.docmeta import clean_fields, read_raw, restore, write_override
 from qa.generators import CONTROL_TOKEN
 from qa.journal import PARKED_PREFIX, STAGED_PREFIX, ChangeLockedError, change_lock, clear_journal, write_journal
 
@@ -47,7 +48,7 @@ SAME_CONTENT_WAIT_S = 600.0  # how long an identical upload waits for the first 
 class CorpusChange:
     """What an upload or removal did: the file, the document, and the index build that followed."""
 
-    action: str  # "upload" | "remove" | "unchanged"
+    action: str  # "upload" | "remove" | "edit" | "unchanged"
     file: str  # path relative to the corpus folder
     doc_id: str
     title: str
@@ -202,12 +203,7 @@ class CorpusEditor:
     def remove(self, doc_id: str, progress: Callable[[int, int], None] | None = None) -> CorpusChange:
         """Delete a document's file and publish an index without it (the file returns if that fails)."""
         with self._changing():
-            self.retriever.refresh()
-            snap = self.retriever.snapshot()
-            row = snap.doc_files().get(doc_id)
-            if row is None:
-                raise NotFoundError(f"no document '{doc_id}' in the index", what="document", value=doc_id,
-                                    hint="GET /api/documents lists them", zh=f"文档库中没有编号为“{doc_id}”的文档")
+            snap, row = self._live_row(doc_id)
             path = (self.corpus_dir / row.source).resolve()
             if not path.is_relative_to(self.corpus_dir.resolve()) or not path.is_file():
                 raise NotFoundError(f"the file of document '{doc_id}' is gone: {row.source}", what="document",
@@ -227,6 +223,36 @@ class CorpusEditor:
             clear_journal(self.index_dir)
         return CorpusChange("remove", row.source, doc_id, row.title, row.clauses,
                             f"已删除《{row.title}》，索引已更新", build=report)
+
+    def edit(self, doc_id: str, fields: Mapping[str, object],
+             progress: Callable[[int, int], None] | None = None) -> CorpusChange:
+        """Correct a document's title, date, issuer or region (its metadata.json entry, qa/docmeta.py) and
+        publish an index with it; metadata.json goes back as it was if the build fails."""
+        changes = clean_fields(fields)
+        with self._changing():
+            snap, row = self._live_row(doc_id)
+            before = read_raw(self.corpus_dir)
+            if not write_override(self.corpus_dir, row.source, doc_id, changes):
+                return CorpusChange("unchanged", row.source, doc_id, row.title, row.clauses, "文档信息没有变化")
+            try:
+                report = self._rebuild(progress, snap.version)
+            except BaseException:
+                restore(self.corpus_dir, before)
+                raise
+        meta = self.retriever.snapshot().documents.get(doc_id)
+        title = meta.title if meta else row.title
+        return CorpusChange("edit", row.source, doc_id, title, row.clauses, f"已更新《{title}》的文档信息，索引已更新",
+                            build=report)
+
+    def _live_row(self, doc_id: str):
+        """The live snapshot (refreshed: the CLI may have published one) and `doc_id`'s row; NotFoundError if none."""
+        self.retriever.refresh()
+        snap = self.retriever.snapshot()
+        row = snap.doc_files().get(doc_id)
+        if row is None:
+            raise NotFoundError(f"no document '{doc_id}' in the index", what="document", value=doc_id,
+                                hint="GET /api/documents lists them", zh=f"文档库中没有编号为“{doc_id}”的文档")
+        return snap, row
 
     @property
     def index_dir(self) -> Path:
@@ -316,7 +342,8 @@ class CorpusEditor:
         `before` so the index on disk and in memory stay where they were."""
         try:
             report = build_index(self.corpus_dir, self.index_dir, self.retriever.embedder, limit=self.max_clause_chars,
-                                 max_bytes=self.max_bytes, progress=progress, keep_versions=self.keep_versions)
+                                 max_bytes=self.max_bytes, progress=progress, keep_versions=self.keep_versions,
+                                 engine=self.retriever.engine)
         except BuildLockedError:
             raise _building() from None
         try:

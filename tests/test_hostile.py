@@ -451,9 +451,11 @@ def test_the_ui_handlers_behind_gradios_http_api_pass_the_same_guard(template, t
     with TestClient(create_app(hashing_settings(tmp_path, host="0.0.0.0", admin_token="tok-1"), service=svc),
                     base_url=LOCAL) as client:
         assert "管理口令" in gradio_call(client, "on_remove", ["xinzhou-2021", "wrong"])
+        assert "管理口令" in gradio_call(client, "on_edit", ["xinzhou-2021", "甲", "", "", "", "wrong"])
         assert "已删除" in gradio_call(client, "on_remove", ["xinzhou-2021", "tok-1"])
     with TestClient(create_app(hashing_settings(tmp_path), service=svc), base_url=LOCAL) as client:
         assert "同源" in gradio_call(client, "on_remove", ["yangquan-2017", ""], host="rebind.evil.example:7860")
+        assert "同源" in gradio_call(client, "on_edit", ["yangquan-2017", "甲", "", "", "", ""], host="rebind.evil.example:7860")
         assert "已删除" in gradio_call(client, "on_remove", ["yangquan-2017", ""])
     assert {d.meta.doc_id for d in svc.documents()} == {"county-innovation", "shuozhou-2014"}
 
