@@ -69,17 +69,18 @@ def test_follow_up_on_the_term_quotes_the_term_line(answerers):
 @pytest.mark.parametrize(("question", "opening", "quoted", "clause"), [
     ("创业带动就业补贴的补贴标准是多少？", "", "招用3人以下的按每人2000元给予补贴；招用4人以上的每增加1人给予3000元补贴，总额最高不超过3万元。", "4~2"),
     ("一次性创业资助的补贴标准是多少？", "10000元。", "补贴标准：10000元。", "1~2"),
+    ("创业租金补贴的补贴标准是多少？", "6000元。", "补贴标准：每连续租满1年补贴6000元。", "3~2"),
     ("我招了5个员工，创业带动就业补贴最多能拿多少？", "最高不超过3万元。", "总额最高不超过3万元。", "4~2"),
     ("我开了一家民宿，一次性创业资助能拿多少钱？", "10000元。", "补贴标准：10000元。", "1~2"),
 ])
 def test_amount_comes_from_the_label_line_of_the_item(answerers, question, opening, quoted, clause):
-    """fr-1, fr-2, ghc-2, ghc-3 (the chain's refusal rules are another change's; this is the answer)."""
+    """fr-1, fr-2, ghc-1, ghc-2, ghc-3: the extractive answer (the chain's refusal rules and its item step
+    are other changes'; this is what the extractive answer says)."""
     text, cited = _quote(answerers, "gov-html-chrome", question)
     assert text.startswith(opening) and quoted in text and cited == [clause]
 
 
 @pytest.mark.parametrize(("case", "question", "opening", "phrase", "clause"), [
-    ("gov-html-chrome", "创业租金补贴的补贴标准是多少？", "6000元。", "补贴标准：每连续租满1年补贴6000元。", "3~2"),
     ("gov-html-chrome", "“赢在广州”创业大赛三等奖的项目资助是多少？", "10万元。", "三等奖10万元", "2~2"),
     ("gov-html-chrome", "这份创业补贴文件是哪个部门发布的？", "", "文章来源：市人力资源社会保障局官网", "前言"),
     ("followup-and-refusal", "个体户经营者是62岁的男性，还能申请创业租金补贴吗？", "", "男性不超过60周岁", "3.(1)"),
@@ -90,7 +91,7 @@ def test_amount_comes_from_the_label_line_of_the_item(answerers, question, openi
 def test_field_answers_open_with_what_was_asked(answerers, case, question, opening, phrase, clause):
     answer, cited = _ask(answerers, case, question)
     assert not answer.refused and phrase in answer.text and cited == [clause]
-    assert answer.text.startswith(opening)
+    assert opening.rstrip("。") in answer.text.splitlines()[0]  # the figure asked for comes first
     assert not answer.text.startswith(("可以", "不可以"))  # 男性不超过60周岁 settles 62岁 only by reasoning
 
 
