@@ -156,16 +156,21 @@ RANK_WEIGHT = (1.0, 0.8, 0.65)  # how far a lower-ranked clause's better sentenc
 
 def best_clause(question: str, terms: list[str], hits: list[Hit], rows: list[int], *, duties: bool = False) -> int | None:
     """Of the hits at `rows` (their first three), the one whose best sentence, weighted by rank, matches
-    best; with `duties`, clauses carrying a responsibility tag come first, written ones before inherited."""
+    best; with `duties`, clauses carrying a responsibility tag come first (of a split provision, the part
+    where the tag is written)."""
     query = Query.of(question, terms)
     best, best_key = None, None
     for rank, i in enumerate(rows[: len(RANK_WEIGHT)]):
         c = hits[i].clause
         top = max((query.score(s, c.path_text) for s in sentences(c.text)), default=0.0)
-        # For who-questions: a tagged clause first, and the part of a split provision where the tag is written.
-        key = (bool(c.departments) if duties else True, bool(c.tags) if duties else True, top * RANK_WEIGHT[rank])
+        key = (bool(c.departments) if duties else True, top * RANK_WEIGHT[rank])
         if top > 0 and (best_key is None or key > best_key):
             best, best_key = i, key
+    if duties and best is not None and not hits[best].clause.tags:
+        # The part of a split provision where its tag is written, if the search found it too.
+        own = hits[best].clause.id.split("~")[0]
+        written = [i for i in rows if hits[i].clause.tags and hits[i].clause.id.split("~")[0] == own]
+        best = written[0] if written else best
     return best
 
 

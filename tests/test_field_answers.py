@@ -21,7 +21,8 @@ from qa.turn import place_index
 
 FIELD = ROOT.parent / "shared" / "field"
 pytestmark = pytest.mark.skipif(not FIELD.is_dir(), reason=f"field cases not found at {FIELD} (../shared absent)")
-CASES = ("followup-and-refusal", "gov-html-chrome", "parenthetical-false-unit", "pdf-text-dump", "annex-table-last-article")
+CASES = ("followup-and-refusal", "gov-html-chrome", "parenthetical-false-unit", "pdf-text-dump", "annex-table-last-article",
+         "tag-lead-cooperate")
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +94,15 @@ def test_field_answers_open_with_what_was_asked(answerers, case, question, openi
     assert not answer.refused and phrase in answer.text and cited == [clause]
     assert opening.rstrip("。") in answer.text.splitlines()[0]  # the figure asked for comes first
     assert not answer.text.startswith(("可以", "不可以"))  # 男性不超过60周岁 settles 62岁 only by reasoning
+
+
+@pytest.mark.parametrize(("question", "unit", "clause"), [
+    ("发展众创空间由哪个单位牵头？", "由市科委牵头", "二.(一).1"),
+    ("加强科创平台效能建设由哪个单位牵头？", "由区科技局牵头", "一.(一)"),  # the tag of its heading, not another document's
+])
+def test_who_leads_opens_with_the_unit(answerers, question, unit, clause):
+    answer, cited = _ask(answerers, "tag-lead-cooperate", question)
+    assert answer.text.startswith(unit) and cited == [clause]
 
 
 def test_answer_names_the_document_briefly(answerers):
