@@ -118,7 +118,7 @@ def test_every_quote_is_the_cited_clause_as_written(answerers, case):
     for line in (FIELD / case / "questions.jsonl").read_text(encoding="utf-8").splitlines():
         q = json.loads(line)
         answer, _ = _ask(answerers, case, q["question"], q.get("history", ()))
-        for quote, n in re.findall(r"“(.*?)”\[(\d+)\]", answer.text, flags=re.S):
+        for quote, n in re.findall(r"：“(.*?)”\[(\d+)\]", answer.text, flags=re.S):
             clause = answer.citations[int(n) - 1].clause
             for run in quote.rstrip("…").split("……"):
                 key = match_key(run)
