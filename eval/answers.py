@@ -12,11 +12,15 @@
   any_of), some cited clause contains it: the answer cites the clause that states it. Without gold the
   last test is not made (a sheet may give only answer points). An unanswerable question passes when it
   is refused. Each failed question keeps the reasons it failed, with its answer and citations.
+- yes_no_first_word: on questions that ask a yes or a no (qa/intent.py) and carry the word their gold
+  clause settles (`"yes_no": "可以"`), the share whose answer opens with that word (the text before
+  the first punctuation mark); a refusal counts as wrong.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -24,6 +28,7 @@ from eval.harness import Question, percentile
 from policyqa.text import match_key
 from policyqa.errors import PolicyQAError
 from qa.answer import Answer
+from qa.intent import asks_yes_no
 
 AskFn = Callable[[Question], Answer]
 
@@ -39,6 +44,7 @@ class AnswerRow:
     cited_total: int
     error: str = ""
     reasons: tuple[str, ...] = ()  # why it fails the field rule; empty when it passes
+    yes_no_ok: bool | None = None  # the answer opens with the question's `yes_no` word (None: not a yes/no question)
 
     @property
     def passed(self) -> bool:
@@ -55,7 +61,8 @@ class AnswerRow:
             "answer": a.text if a else None, "refused": a.refused if a else None,
             "passed": self.passed, "reasons": list(self.reasons),
             "key_facts_ok": self.key_facts_ok, "citations": [c.clause.id for c in a.citations] if a else [],
-            "cited_gold": self.cited_gold, "cited_total": self.cited_total, "generator": a.generator if a else None,
+            "cited_gold": self.cited_gold, "cited_total": self.cited_total, "yes_no_ok": self.yes_no_ok,
+            "generator": a.generator if a else None,
             "checked": a.checked.to_json() if a else None, "prompt_hash": a.prompt_hash if a else None,
             "timings_ms": a.timings_ms if a else {}, "error": self.error,
         }
@@ -69,8 +76,19 @@ def score_answer(q: Question, answer: Answer) -> AnswerRow:
         facts = (not answer.refused) and all(match_key(p) in text for p in q.answer_must)
     gold = [match_key(g) for g in q.gold]
     cited_gold = sum(1 for c in answer.citations if any(g in match_key(c.clause.text) for g in gold)) if gold else 0
+    yes_no = None
+    if q.yes_no and asks_yes_no(q.question):
+        yes_no = (not answer.refused) and first_word(answer.text) == q.yes_no
     return AnswerRow(q, answer, facts, cited_gold, len(answer.citations) if gold and not answer.refused else 0,
-                     reasons=fail_reasons(q, answer))
+                     reasons=fail_reasons(q, answer), yes_no_ok=yes_no)
+
+
+_FIRST_WORD_END = re.compile(r"[。，,；;：:！!？?\s\[【（(“]")
+
+
+def first_word(text: str) -> str:
+    """What an answer opens with: its text up to the first punctuation mark, space or citation marker."""
+    return _FIRST_WORD_END.split(text.strip(), maxsplit=1)[0]
 
 
 def fail_reasons(q: Question, answer: Answer) -> tuple[str, ...]:
@@ -112,6 +130,7 @@ def answer_summary(rows: list[AnswerRow]) -> dict:
     unanswerable = [r for r in rows if not r.question.answerable]
     facts = [r.key_facts_ok for r in rows if r.key_facts_ok is not None]
     cited = [r for r in answerable if r.cited_total]
+    yes_no = [r.yes_no_ok for r in rows if r.yes_no_ok is not None]
     first = [r.answer.timings_ms.get("first_token", 0.0) for r in rows if r.answer]
     total = [r.answer.timings_ms.get("total", 0.0) for r in rows if r.answer]
     return {
@@ -120,6 +139,7 @@ def answer_summary(rows: list[AnswerRow]) -> dict:
         "false_refusal_rate": _mean([float(bool(r.answer is None or r.answer.refused)) for r in answerable]),
         "citation_precision": round(sum(r.cited_gold for r in cited) / sum(r.cited_total for r in cited), 4) if cited else None,
         "citation_precision_macro": _mean([r.cited_gold / r.cited_total for r in cited]),
+        "yes_no_first_word": _mean([float(x) for x in yes_no]),
         "first_token_ms_p50": round(percentile(first, 50), 1) if first else None,
         "first_token_ms_p95": round(percentile(first, 95), 1) if first else None,
         "total_ms_p50": round(percentile(total, 50), 1) if total else None,

@@ -38,7 +38,7 @@ from policyqa.errors import PolicyQAError
 SUFFIXES = (".jsonl", ".csv", ".xlsx")
 _SPLIT = re.compile(r"\s*(?:\r?\n|\||；|;)\s*")
 _JSON_TYPES: dict[str, type] = {"id": str, "type": str, "question": str, "gold": list, "answerable": bool,
-                                "answer_must": list, "history": list, "any_of": bool}
+                                "answer_must": list, "history": list, "any_of": bool, "yes_no": str}
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,7 @@ class Question:
     answerable: bool = True
     answer_must: tuple[str, ...] = ()
     history: tuple[str, ...] = ()  # earlier questions of the conversation, oldest first
+    yes_no: str = ""  # the word a yes/no question's answer should open with (可以, 不可以, 有, 没有 …)
 
 
 def _bad(path: Path, problem: str, hint: str) -> PolicyQAError:
@@ -243,6 +244,7 @@ def _question(fields: dict, default_id: str, *, typed: bool) -> Question:
         answerable=_yes_no(fields.get("answerable", True), "answerable"),
         answer_must=_phrases(fields.get("answer_must", [])),
         history=_phrases(fields.get("history", [])),
+        yes_no=str(fields.get("yes_no") or "").strip(),
     )
 
 

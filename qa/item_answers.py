@@ -18,6 +18,7 @@ from ingest.records import Hit
 from ingest.vocab import groups
 from policyqa.text import normalize, split_sentences
 from qa.answer import Answer, Citation
+from qa.extractive import brief_name
 
 MIN_SHARE = 0.5
 MIN_SHARE_HIT = 0.34
@@ -72,7 +73,8 @@ def best_items(terms: Sequence[str], hits: Sequence[Hit], items: Sequence[Suppor
 
 def answer_from_items(question: str, standalone: str, terms: Sequence[str], hits: Sequence[Hit],
                       items: Sequence[SupportItem], clauses: dict, *, doc_ids: Sequence[str] = (),
-                      unknown_place: str | None = None, titles: dict | None = None) -> Answer | None:
+                      unknown_place: str | None = None, titles: dict | None = None,
+                      metas: dict | None = None) -> Answer | None:
     """The item answer to a question, or None to let the chain answer it (see the module docstring)."""
     department = asks(standalone, "asks_department")
     if unknown_place or not (department or asks(standalone, "asks_amount")) or not items:
@@ -94,7 +96,8 @@ def answer_from_items(question: str, standalone: str, terms: Sequence[str], hits
     if item.amount.value is None:
         return Answer(question=question, text=f"现有文件没有写明“{item.name}”的具体金额。原文：“{item.quote}”",
                       refused=True, related=tuple(hits[:3]), generator="items")
-    lines = [f"《{clause.doc_title}》{clause.path_text}：{i.name}，{amount_phrase(i)}。" for i in found[:3]]
+    name = brief_name(metas.get(clause.doc_id) if metas else None, clause)  # title and path are the source card's
+    lines = [f"{name}：{i.name}，{amount_phrase(i)}。" for i in found[:3]]
     lines.append(f"原文：“{item.quote}”[1]")
     return Answer(question=question, text="\n".join(lines), citations=(Citation(1, clause, (item.quote,)),),
                   generator="items")
@@ -115,4 +118,5 @@ def item_step(turn, policy) -> Answer | None:
     clauses = snap.derived("clauses_by_id", lambda: {c.id: c for c in snap.clauses})
     titles = {d: m.title for d, m in snap.documents.items()}
     return answer_from_items(turn.question, turn.standalone, turn.terms, turn.hits, snap.items, clauses,
-                             doc_ids=turn.doc_ids, unknown_place=policy.unknown_place(turn.standalone), titles=titles)
+                             doc_ids=turn.doc_ids, unknown_place=policy.unknown_place(turn.standalone), titles=titles,
+                             metas=snap.documents)

@@ -7,16 +7,13 @@ Only the clauses an answer cites become citations; a refusal carries the nearest
 
 from __future__ import annotations
 
-import re
-
 from ingest.records import Clause, Hit
-from policyqa.text import CN_NUM, split_sentences
+from policyqa.text import split_sentences
 from qa.answer import Answer, Check, Citation
 from qa.check import supporting_sentences
-from qa.extractive import extractive_answer, sentence_score, sentences
+from qa.extractive import brief_name, extractive_answer, is_heading, sentence_score, sentences
 from qa.turn import Turn
 
-_HEADING = re.compile(rf"[(（]?[{CN_NUM}\d]+[)）、.]?[^。；，,]{{0,20}}")
 NOTHING_FOUND = "现有文件中没有找到能回答这个问题的句子。"
 
 
@@ -40,13 +37,13 @@ def refusal(turn: Turn, message: str, generator: str, check: Check = Check(), pr
 
 def extractive_reply(turn: Turn, check: Check = Check()) -> Answer:
     """The best matching sentences of the hits, quoted with [n]; a refusal when no sentence matches."""
-    hits = list(turn.hits)
-    text, cited = extractive_answer(turn.standalone, list(turn.terms), hits, exact=turn.exact, docs=list(turn.doc_ids))
+    snap = turn.snapshot
+    text, cited = extractive_answer(turn.standalone, list(turn.terms), list(turn.hits), exact=turn.exact,
+                                    docs=list(turn.doc_ids), metas=snap.documents, clauses=snap.clauses)
     if not cited:
         return refusal(turn, NOTHING_FOUND, "extractive", check)
-    chosen = [hits[i] for i in cited]
-    numbers = list(range(1, len(chosen) + 1))
-    return Answer(question=turn.question, text=text, citations=citations(text, numbers, chosen),
+    numbers = list(range(1, len(cited) + 1))
+    return Answer(question=turn.question, text=text, citations=citations(text, numbers, cited),
                   generator="extractive", checked=check)
 
 
@@ -61,9 +58,10 @@ def listing_reply(turn: Turn, plan, items: list[Clause]) -> Answer:
     for n, c in enumerate(items, start=1):
         # Best-matching sentence; a bare heading ("(一)新材料") only when nothing else is there.
         best = max(sentences(c.text) or [c.text.strip()],
-                   key=lambda s: (sentence_score(s, terms, False), not _HEADING.fullmatch(s.strip()), len(s)))
+                   key=lambda s: (sentence_score(s, terms, False), not is_heading(s), len(s)))
         role = ("（牵头）" if plan.key in c.lead else "（参与）") if plan.kind == "department" else ""
-        lines.append(f"{n}. 《{c.doc_title}》{c.path_text}{role}：{best.strip()[:80]}[{n}]")
+        name = brief_name(turn.snapshot.documents.get(c.doc_id), c)
+        lines.append(f"{n}. {name}{role}：{best.strip()[:80]}[{n}]")
         cites.append(Citation(n, c, (best.strip(),)))
     return Answer(question=turn.question, text="\n".join(lines), citations=tuple(cites), generator="structured",
                   count=len(items))

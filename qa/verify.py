@@ -18,7 +18,7 @@ from policyqa.text import MARKER, marker_numbers, normalize, split_sentences, st
 from qa.answer import Answer, Check
 from qa.check import check_answer, parse_citations
 from qa.context import duties
-from qa.extractive import best_sentences, clause_quote, responsibility_line, sentence_score, sentences
+from qa.extractive import best_sentences, brief_name, clause_quote, responsibility_line, sentence_score, sentences
 from qa.grounding import best_clause, bigrams, support
 from qa.intent import asks_who, asks_yes_no
 from qa.replies import citations, extractive_reply, refusal
@@ -114,7 +114,7 @@ def with_sources(text: str, numbers: list[int], turn: Turn) -> tuple[str, list[i
     the clause numbers it now cites."""
     hits, numbers, extra = turn.shown, list(numbers), []
     if turn.exact:
-        extra.append("原文：" + clause_quote(hits[0], 1, source=False))
+        extra.append("原文：" + clause_quote(hits[0], 1))
         numbers.append(1)
     if asks_who(turn.standalone):
         extra += _written_tags(text, numbers, hits)
@@ -122,15 +122,15 @@ def with_sources(text: str, numbers: list[int], turn: Turn) -> tuple[str, list[i
         for n, hit in enumerate(hits, start=1):
             picks = best_sentences(turn.standalone, list(turn.terms), [hit], per_clause=2, limit=2)
             if picks:
-                quoted = "".join(p.sentence.rstrip("。；;") + "。" for p in picks)
-                extra.append(f"{hit.clause.region or hit.clause.doc_title}：“{quoted}”[{n}]")
+                quoted = "".join(p.sentence for p in picks)  # as written: nothing appended
+                extra.append(f"{brief_name(turn.snapshot.documents.get(hit.clause.doc_id), hit.clause)}：“{quoted}”[{n}]")
                 numbers.append(n)
     elif not extra and len(MARKER.sub("", text)) < 24:
         for n in numbers[:2]:
             sents = sentences(hits[n - 1].clause.text)
             if sents:
                 best = max(sents, key=lambda s: sentence_score(s, list(turn.terms), True))
-                extra.append(f"原文：“{best.rstrip('。')}。”[{n}]")
+                extra.append(f"原文：“{best}”[{n}]")
     return text + ("\n" + "\n".join(extra) if extra else ""), sorted(set(numbers))
 
 

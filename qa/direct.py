@@ -1,0 +1,107 @@
+"""The direct part an answer opens with, read from the sentences it quotes: the 可以/不可以 (有/没有,
+会/不会 …) a yes/no question asks for, or the figure with its unit an amount question asks for.
+
+Only what a quoted sentence settles is said. A sentence that allows, supports or rewards settles a
+yes; one that forbids or withholds (不得, 不予, 禁止 …) settles a no, and a forbidding word wins over
+an allowing one ("不予支持"). A figure is said when the sentence states one figure of the kind
+asked, or one in the phrase that names what the question names, or the cap a "最多" question asks
+for; otherwise the quote speaks alone. The words are language-level data (qa/data/answer_words.json).
+The trade-off: a sentence that settles the question only by reasoning ("男性不超过60周岁" to "62岁
+还能申请吗") gets no word, since a wrong 可以 is worse than none.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from policyqa.text import normalize
+from qa.intent import asks_figure, asks_yes_no
+from qa.words import pattern, table, words
+
+_PHRASE = re.compile(r"[，,；;：:。！？!?\n]")
+_RATE = re.compile(r"税率|比例|比重|百分之|费率|利率")
+
+
+def answer_words(question: str) -> tuple[str, str]:
+    """The (yes, no) words a yes/no question wants: ("有", "没有") for 有没有, ("可以", "不可以") for 能不能 …"""
+    q = normalize(question)
+    for form, yes, no in table()["yes_no_words"]:
+        if form in q:
+            return yes, no
+    return "是", "不是"
+
+
+def stance(sentence: str) -> bool | None:
+    """True when `sentence` allows, supports or rewards; False when it forbids or withholds; None when
+    it does neither."""
+    s = normalize(sentence)
+    if pattern("forbids").search(s):
+        return False
+    return True if pattern("allows").search(s) else None
+
+
+@cache
+def _figure() -> re.Pattern[str]:
+    before = "|".join(re.escape(w) for w in words("figure_before"))
+    after = "|".join(re.escape(w) for w in words("figure_after"))
+    units = "|".join(re.escape(w) for w in words("figure_units"))
+    return re.compile(rf"(?:{before})?\d+(?:\.\d+)?\s*(?:{units})(?:{after})?")
+
+
+def figures(text: str) -> list[str]:
+    """The figures of `text` with their units and qualifiers ("6000元", "2.5%以上", "最高不超过3万元")."""
+    return [m.group(0) for m in _figure().finditer(normalize(text))]
+
+
+def money(figure: str) -> bool:
+    """The figure is an amount of money ("6000元", "最高不超过3万元")."""
+    return any(figure.rstrip("以上下内左右").endswith(u) for u in words("money_units"))
+
+
+def asks_money(question: str) -> bool:
+    """A figure question about money (补贴, 资助, 多少钱 …): an amount answers it, not a count or a term."""
+    return asks_figure(question) and bool(pattern("money_nouns").search(normalize(question)))
+
+
+def figure_lead(question: str, terms: list[str], sentence: str) -> str:
+    """The one figure of `sentence` that answers `question`, or "" when the sentence does not single
+    one out."""
+    q = normalize(question)
+    phrases = [p for p in _PHRASE.split(normalize(sentence)) if figures(p)]
+    found = [(p, f) for p in phrases for f in figures(p)]
+    if _RATE.search(q):
+        found = [(p, f) for p, f in found if "%" in f or "％" in f]
+    found = [(p, f) for p, f in found if money(f)] or found
+    if len(found) > 1 and pattern("cap_words").search(q):
+        found = [(p, f) for p, f in found if pattern("cap_words").search(p)] or found
+    if len(found) > 1:
+        # A phrase naming what the question names and the other phrases do not: "三等奖10万元" for 三等奖.
+        distinctive = [t for t in terms if len(t) >= 2 and 0 < sum(t in p for p, _ in found) < len(found)]
+        found = [(p, f) for p, f in found if any(t in p for t in distinctive)] or found
+    return found[0][1] if len({f for _, f in found}) == 1 else ""
+
+
+def settles(terms: list[str], sentence: str) -> bool | None:
+    """The stance of the phrase of `sentence` that is most about the question (its terms) and takes
+    one: "可采取后补助方式予以资助" rather than the "资助资金不再规定适用范围" after it."""
+    phrases = [p for p in _PHRASE.split(normalize(sentence)) if p]
+    about = sorted(phrases, key=lambda p: -sum(len(t) ** 1.5 for t in set(terms) if t in p))
+    return next((said for said in map(stance, about) if said is not None), None)
+
+
+def lead(question: str, terms: list[str], quoted: list[str]) -> str:
+    """The opening of an answer quoting `quoted` (best sentence first): "可以。", "没有。", "6000元。" or ""."""
+    if asks_yes_no(question):
+        yes, no = answer_words(question)
+        for sentence in quoted:
+            said = settles(terms, sentence)
+            if said is not None:
+                return f"{yes if said else no}。"
+        return ""
+    if asks_figure(question):
+        # The best sentence stating a figure settles it, or nothing does.
+        stating = [s for s in quoted if figures(s)]
+        figure = figure_lead(question, terms, stating[0]) if stating else ""
+        return f"{figure}。" if figure else ""
+    return ""
