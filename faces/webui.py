@@ -334,10 +334,9 @@ class WebUI:
                                        buttons=["copy"], interactive=False, elem_id="pq-export")
 
     def _match_tab(self, gr, ui: SimpleNamespace) -> None:
-        from qa.eligibility import KINDS, NEEDS
-
-        ui.kinds = gr.CheckboxGroup(list(KINDS), label="主体类型", elem_id="pq-kinds")
-        ui.needs = gr.CheckboxGroup(list(NEEDS), label="需求", elem_id="pq-needs")
+        kinds, needs = self.service.eligibility_options()
+        ui.kinds = gr.CheckboxGroup(kinds, label="主体类型", elem_id="pq-kinds")
+        ui.needs = gr.CheckboxGroup(needs, label="需求", elem_id="pq-needs")
         ui.place = gr.Dropdown(self.doc_choices("全部地区"), value="", label="地区 / 文件")
         ui.go = gr.Button("匹配政策", variant="primary", elem_id="pq-go")
         ui.match_html = gr.HTML(elem_id="pq-match")

@@ -25,8 +25,9 @@ from typing import Callable, Sequence
 import numpy as np
 
 from index.embedder import Embedder, model_fingerprint
-from index.lexical import LexicalIndex, Tokenizer, load_terms
+from index.lexical import LexicalIndex, Tokenizer
 from index.locks import FileLock, LockHeld
+from index.vocabulary import CorpusVocabulary, corpus_vocabulary, write_vocabulary
 from index.store import (
     CURRENT, FORMAT_VERSION, MANIFEST, IndexData, doc_meta_to_json, file_digest, open_index, publish,
     read_manifest, write_json, write_jsonl,
@@ -177,7 +178,10 @@ def build_index(
         if not loaded.documents:
             raise PolicyQAError(f"no documents could be ingested from {corpus if isinstance(corpus, Path) else 'the corpus'}; add .txt/.md/.docx/.html/.pdf files")
         report = BuildReport(skipped=list(loaded.skipped))
-        settings_key = {"max_clause_chars": limit, "version": SPLITTER_VERSION}
+        vocabulary = corpus_vocabulary(loaded)
+        # The corpus's unit aliases are applied to clause records, so new ones mean no record is reused.
+        aliases_key = hashlib.sha256(json.dumps(vocabulary.unit_aliases, sort_keys=True).encode()).hexdigest()[:16]
+        settings_key = {"max_clause_chars": limit, "version": SPLITTER_VERSION, "unit_aliases": aliases_key}
         passage = {"context_weight": context_weight}
         prev = _previous(index_dir, embedder.name, settings_key, passage)
         prev_docs = prev.manifest["documents"] if prev else {}
@@ -192,8 +196,7 @@ def build_index(
         for c in loaded.clauses:
             by_doc.setdefault(c.doc_id, []).append(c)
 
-        user_words = sorted({u for c in loaded.clauses for u in c.departments} | set(load_terms())
-                            | {a for m in metas.values() for a in m.aliases})
+        user_words = sorted(vocabulary.terms)
         dict_key = hashlib.sha256("\n".join(user_words).encode()).hexdigest()[:16]
         tokenizer = Tokenizer(user_words)
         reuse_tokens = bool(prev) and prev.manifest.get("lexical_dictionary") == dict_key
@@ -264,12 +267,14 @@ def build_index(
             "passage": passage,
             "lexical_dictionary": dict_key,
             "user_words": user_words,
+            "vocabulary": vocabulary.digest,
+            "language_vocabulary": vocabulary.language,
             "documents": documents,
             "library_versions": _lib_versions(),
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
         try:
-            version = _write_version(index_dir, manifest, clauses, tokens, matrix)
+            version = _write_version(index_dir, manifest, clauses, tokens, matrix, vocabulary)
             _publish_or_discard(index_dir, version, keep_versions)
         except OSError as exc:
             raise IndexFolderError(
@@ -298,7 +303,8 @@ def _publish_or_discard(index_dir: Path, version: Path, keep: int = 0) -> None:
         raise
 
 
-def _write_version(index_dir: Path, manifest: dict, clauses: list[Clause], tokens, matrix: np.ndarray) -> Path:
+def _write_version(index_dir: Path, manifest: dict, clauses: list[Clause], tokens, matrix: np.ndarray,
+                   vocabulary: CorpusVocabulary) -> Path:
     """Write a complete version folder; on any failure remove it and re-raise (the live one stays)."""
     import faiss
 
@@ -316,6 +322,7 @@ def _write_version(index_dir: Path, manifest: dict, clauses: list[Clause], token
         except RuntimeError as exc:  # FAISS reports a failed write (e.g. ENOSPC) as RuntimeError
             raise OSError(errno.EIO, f"FAISS could not write {version / 'dense.faiss'} ({str(exc)[-80:]})") from exc
         LexicalIndex.build(tokens).save(version / "lexical")
+        write_vocabulary(version, vocabulary)
         files = [p for p in sorted(version.rglob("*")) if p.is_file()]
         manifest["files"] = {p.relative_to(version).as_posix(): {"bytes": p.stat().st_size, "sha256": file_digest(p)} for p in files}
         write_json(version / MANIFEST, manifest)

@@ -18,7 +18,7 @@ from typing import Mapping, Sequence
 
 from ingest.departments import canonical
 from ingest.records import DocMeta, Route
-from ingest.vocab import words
+from policyqa.vocab import words
 from policyqa.text import CN_NUM as CN
 from policyqa.text import normalize, to_int
 

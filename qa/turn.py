@@ -74,7 +74,8 @@ class Turn:
 
 def refusal_policy(snap: Snapshot) -> RefusalPolicy:
     """Refusal rules for one index version's documents (built once per version)."""
-    return snap.derived("refusal", lambda: RefusalPolicy(dict(snap.documents)))
+    return snap.derived("refusal", lambda: RefusalPolicy.of_tokens(dict(snap.documents), snap.vocabulary,
+                                                                   snap.data.tokens, snap.clauses))
 
 
 def place_index(snap: Snapshot) -> tuple[set[str], dict[str, set[str]]]:
