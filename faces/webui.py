@@ -320,7 +320,7 @@ class WebUI:
             with gr.Column(scale=3):
                 ui.chatbot = gr.Chatbot(label="对话", height=480, feedback_options=None, elem_id="pq-chat")
                 ui.question = gr.Textbox(label="问题（按 Enter 发送）", lines=1, max_lines=4,
-                                         placeholder="例如：阳泉对科技型中小企业融资有哪些支持？", elem_id="pq-question")
+                                         placeholder="例如：这项补贴的标准是多少？由哪个部门牵头？", elem_id="pq-question")
                 with gr.Row():
                     ui.send = gr.Button("发送", variant="primary", elem_id="pq-send")
                     ui.clear = gr.Button("清空对话")

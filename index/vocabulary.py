@@ -5,7 +5,8 @@ index version as `vocabulary.json` (checksummed with the other files; its digest
                  runs of its title, issuer and opening lines (ingest/about.py `regions`), each also
                  without its division suffix (广州市 → 广州), plus the corpus file's "places"
     terms        words the tokenizer keeps whole: responsible units, document aliases, the corpus
-                 file's "terms", and the words the documents define ("以下简称X") or quote (“X”)
+                 file's "terms", the words the documents define ("以下简称X") or quote (“X”), and the
+                 language's own (policyqa/data/keep_whole.txt)
     unit_aliases one office spelled two ways (the corpus file's; already applied to the clauses)
     eligibility  政策匹配's applicant kinds and needs with their words (the corpus file's; {} if none)
     language     the digest of the language word lists the build read (policyqa/vocab.py)
@@ -30,7 +31,7 @@ from typing import Mapping
 from ingest.about import regions
 from ingest.corpus import CorpusLoad
 from policyqa.text import normalize
-from policyqa.vocab import digest, table
+from policyqa.vocab import digest, table, words
 
 FILE = "vocabulary.json"
 _HEAD = 2000  # characters of a document read for its places (its heading, 发文 lines, first clauses)
@@ -105,7 +106,7 @@ def corpus_vocabulary(loaded: CorpusLoad) -> CorpusVocabulary:
         defined |= {q for q in _QUOTED.findall(doc.text) if len(q) >= 3}
     units = {u for c in loaded.clauses for u in c.departments}
     aliases = {a for d in loaded.documents for a in d.meta.aliases}
-    terms = units | aliases | defined | set(extra.get("terms", ()))
+    terms = units | aliases | defined | set(extra.get("terms", ())) | set(words("keep_whole"))
     eligibility = {kind: {name: tuple(words) for name, words in extra.get("eligibility", {}).get(kind, {}).items()}
                    for kind in ("kinds", "needs")}
     return CorpusVocabulary(tuple(sorted(_place_forms(r for r in runs if r))), tuple(sorted(terms)),

@@ -25,6 +25,9 @@ _BARE = {"政府", "人民政府", "党委", "委", "局"}
 _NOT_NAME = re.compile(r"[。；;:《》\d!?！？“”\"的]")  # 的: a description, not a name
 _SPACE = re.compile(r"\s+")
 _TRAIL = re.compile(r"(等部门|等单位|等)$")
+# One collective unit written several ways: 各县(区)人民政府 = 各县、区人民政府 = 各县区政府; 市人民政府 = 市政府.
+_COLLECTIVE = re.compile(r"^各([区县市]{1,3})(?:[、(]([区县市]{1,3})\)?)?(?:人民)?政府$")
+_LEVEL_GOVERNMENT = re.compile(r"^([市省县区])人民政府$")
 
 
 @lru_cache(maxsize=1)
@@ -40,11 +43,14 @@ def not_unit_openers() -> tuple[str, ...]:
 
 
 def canonical(name: str) -> str:
-    """Normalise one unit name: widths, spaces, a trailing 等部门/等单位 (the name as the document writes
-    it; a corpus's synonyms are applied by ingest/corpus.py)."""
+    """Normalise one unit name: widths, spaces, a trailing 等部门/等单位, the one spelling of a collective
+    or level government (各县(区)人民政府 → 各县区政府, 市人民政府 → 市政府). A corpus's own synonyms
+    are applied by ingest/corpus.py."""
     name = _SPACE.sub("", normalize(name)).strip("、,;:")
     name = _TRAIL.sub("", name)
-    return name
+    if m := _COLLECTIVE.match(name):
+        return f"各{m.group(1)}{m.group(2) or ''}政府"
+    return _LEVEL_GOVERNMENT.sub(r"\1政府", name)
 
 
 def _core(name: str) -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Mapping, Sequence
 
 from index.vocabulary import CorpusVocabulary, question_places
@@ -168,16 +169,28 @@ class RefusalPolicy:
         return None
 
     def family(self, hits: list[Hit]) -> list[Clause]:
-        """Each hit's clause, then the item enclosing it: its parent, siblings and their lines (a heading
-        "3、创业租金补贴" whose amount is in the next line), at most _FAMILY clauses per hit."""
+        """Each hit's clause with the rest of its item: its lines and sub-items (a heading "3、创业租金补贴"
+        whose amount is in the next line), the enclosing item's own text, and the label lines among its
+        siblings ("补贴标准：…"); at most _FAMILY clauses per hit. Other sibling items and the other
+        parts of a long provision are not read: their amounts are for something else."""
         out: dict[str, Clause] = {}
         for h in hits:
-            label = _label(h.clause)
+            doc, label = h.clause.doc_id, _label(h.clause)
             out.setdefault(h.clause.id, h.clause)
-            group = self.items.get((h.clause.doc_id, label[:-1] if len(label) > 1 else label), [])
-            for c in group[:_FAMILY]:
+            group = [c for c in self.items.get((doc, label), []) if len(_label(c)) > len(label)][:_FAMILY]
+            if len(label) > 1:
+                siblings = self.items.get((doc, label[:-1]), [])
+                group += [c for c in siblings if _label(c) == label[:-1] or
+                          (len(_label(c)) == len(label) and self._label_line().match(normalize(c.text)))][:_FAMILY]
+            for c in group:
                 out.setdefault(c.id, c)
         return list(out.values())
+
+    @staticmethod
+    @lru_cache(maxsize=1)
+    def _label_line() -> re.Pattern[str]:
+        """A line that is a field label and its value ("补贴标准：10000元")."""
+        return re.compile(rf"^\s*[\u4e00-\u9fff]{{0,6}}(?:{'|'.join(words('label_nouns'))})\s*[:：]")
 
     @staticmethod
     def _number_near_terms(terms: list[str], clauses: list[Clause], *, number: re.Pattern,
@@ -189,7 +202,7 @@ class RefusalPolicy:
         the item it sits in, so there the clause's headings count as its words."""
         generic = set(words("generic_words"))
         content = [t for t in terms if t not in generic and len(t) >= 2]
-        label_line = re.compile(rf"^\s*[\u4e00-\u9fff]{{0,6}}(?:{'|'.join(words('label_nouns'))})\s*[:：]")
+        label_line = RefusalPolicy._label_line()
         for c in clauses:
             text, heading = normalize(c.text), normalize(c.path_text)
             for line in _SENTENCE_END.split(text):
