@@ -57,17 +57,22 @@ def slugify(rel_path: str) -> str:
     return slug or "document"
 
 
-
-
-def read_metadata(root: Path) -> dict[str, dict]:
-    """The corpus folder's metadata.json as {relative file name: fields}; {} when absent."""
-    path = root / METADATA_FILE
+def _read_json(path: Path, what: str) -> dict:
+    """A JSON object file of the corpus folder; {} when absent; IngestError when it is not one."""
     if not path.is_file():
         return {}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        raise IngestError(str(path), f"metadata file is not valid JSON: {exc}", "fix or delete it") from exc
+        raise IngestError(str(path), f"{what} file is not valid JSON: {exc}", "fix or delete it") from exc
+    if not isinstance(data, dict):
+        raise IngestError(str(path), f"{what} file is not a JSON object", "see ingest/corpus.py for its keys")
+    return data
+
+
+def read_metadata(root: Path) -> dict[str, dict]:
+    """The corpus folder's metadata.json as {relative file name: fields}; {} when absent."""
+    data = _read_json(root / METADATA_FILE, "metadata")
     return {k: v for k, v in data.items() if not k.startswith("_") and isinstance(v, dict)}
 
 
@@ -75,14 +80,7 @@ def read_vocabulary(root: Path) -> dict:
     """The corpus folder's vocabulary.json (see the module docstring); {} when absent. IngestError
     naming the key when a value has the wrong shape."""
     path = root / VOCABULARY_FILE
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise IngestError(str(path), f"vocabulary file is not valid JSON: {exc}", "fix or delete it") from exc
-    if not isinstance(data, dict):
-        raise IngestError(str(path), "vocabulary file is not a JSON object", "see ingest/corpus.py for its keys")
+    data = _read_json(path, "vocabulary")
     out = {}
     for key, kind in _VOCABULARY_KEYS.items():
         if key in data and not isinstance(data[key], kind):

@@ -54,6 +54,18 @@ def content_terms(terms: Sequence[str]) -> list[str]:
     return [t for t in content if not any(t != o and t in o for o in content)]
 
 
+def _made_of(word: str, parts: set[str]) -> bool:
+    """Whether shorter words of `parts` (two characters or more) cover every character of `word`."""
+    covered = [False] * len(word)
+    for part in parts:
+        if part != word and len(part) >= 2 and part in word:
+            start = word.find(part)
+            while start >= 0:
+                covered[start:start + len(part)] = [True] * len(part)
+                start = word.find(part, start + 1)
+    return all(covered)
+
+
 def _body(clause: Clause) -> str:
     """A clause's text without its own heading ("3、创业租金补贴。" has none)."""
     head = clause.path[-1] if clause.path else ""
@@ -97,23 +109,29 @@ class RefusalPolicy:
         return None
 
     def on_topic(self, terms: list[str]) -> tuple[float, list[str]]:
-        """Share (weighted by length) of the question's content words that the corpus uses anywhere."""
+        """Share (weighted by length) of the question's content words that the corpus uses anywhere. A
+        compound the corpus never writes whole counts when words it uses (or generic words) make up
+        every character of it (本科学历 = 本科 + 学历; not 世界杯 = 世界 + 杯)."""
         content = content_terms(terms)
         if not content:
             return 1.0, []
-        missing = [t for t in content if not self.doc_freq.get(t)]
+        generic = set(words("generic_words")) | set(words("stop_words"))
+        known = {t for t in terms if len(t) >= 2 and (self.doc_freq.get(t) or t in generic)}
+        missing = [t for t in content if not self.doc_freq.get(t) and not _made_of(t, known)]
         return 1.0 - sum(map(len, missing)) / sum(map(len, content)), missing
 
     def coverage(self, terms: list[str], hits: list[Hit], *, headings: bool = True) -> tuple[float, list[str]]:
         """Share (weighted by length) of the question's content terms found in the hits' texts (with
-        their document titles and headings unless `headings` is False)."""
+        their document titles and headings unless `headings` is False); a compound counts when words
+        found there (or generic words) make up every character of it."""
         content = content_terms(terms)
         if not content:
             return 1.0, []
         parts = (f"{h.clause.doc_title} {h.clause.path_text} {h.clause.text}" if headings else _body(h.clause)
                  for h in hits)
         text = normalize(" ".join(parts)).lower()
-        missing = [t for t in content if t not in text]
+        found = {t for t in terms if len(t) >= 2 and t in text} | set(words("generic_words")) | set(words("stop_words"))
+        missing = [t for t in content if t not in text and not _made_of(t, found)]
         return 1.0 - sum(len(t) for t in missing) / sum(len(t) for t in content), missing
 
     def unstated_figure(self, question: str, hits: list[Hit]) -> str | None:
