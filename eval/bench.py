@@ -18,6 +18,8 @@ where it fits `--baseline-max` clauses; larger sizes show its sampled rate.
 Writes eval/reports/bench.md (table) and eval/reports/bench.png (latency and build time against size);
 `--speed-only` writes just the embedding comparison to eval/reports/speed.md.
 Run: `.venv/bin/python -m eval.bench [--sizes 1000,10000,all] [--sample 1500] [--rounds 3] [--speed-only]`.
+`--engine faiss,milvus` runs the engine benchmark instead (eval/bench_engines.py: every engine filled
+from one cached embedding of the laws, at 10k, all and 1M clauses; eval/reports/engines.md).
 """
 
 from __future__ import annotations
@@ -268,8 +270,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the embedding-speed comparison (median)")
     parser.add_argument("--speed-only", action="store_true", help="only the embedding comparison (speed.md)")
     parser.add_argument("--out", type=Path, default=REPORTS)
+    parser.add_argument("--engine", help="compare index engines instead (faiss,milvus): see eval/bench_engines.py")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    if args.engine:  # the engine benchmark is its own program (eval/bench_engines.py, which imports this one)
+        given = "--sizes" in (argv if argv is not None else sys.argv[1:])
+        command = ["--engine", args.engine, "--sizes", args.sizes if given else "10000,all,1000000", "--archive",
+                   str(args.archive), "--model", args.model, "--questions", str(args.questions), "--out", str(args.out)]
+        return subprocess.run([sys.executable, "-m", "eval.bench_engines", *command, *rest], cwd=ROOT).returncode
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.child:
         run_child(args.child)
         return 0

@@ -1,6 +1,7 @@
 """The HTTP API (FastAPI) over one policyqa Service, and the app that mounts the UI on it.
 
     POST /api/ask, /api/search, /api/eligibility; GET /api/departments[/{name}], /api/documents, /api/health
+    GET  /api/items, /api/tasks[/units], /tasks/print; POST /api/match   政策计算器, 任务分工表 (faces/api_calc.py)
     POST /api/documents (multipart field `file`), DELETE /api/documents/{doc_id}   corpus changes
     GET  /openapi.json, /docs
 
@@ -27,9 +28,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
+from faces.api_calc import calculator_routes
 from faces.errors import api_body, internal_body, status_of
 from faces.guard import ChangeGuard, capped_receive, is_loopback
 from faces.webui import CSS, WebUI
+from faces.webui_calc import CalculatorTabs
 from policyqa.errors import BusyError, PolicyQAError, UploadError, UploadTooLargeError
 
 if TYPE_CHECKING:
@@ -115,6 +118,7 @@ def build_api(service: Service, guard: ChangeGuard | None = None) -> FastAPI:
     api.router.route_class = GuardedRoute
     _error_handlers(api)
     _read_routes(api, service)
+    calculator_routes(api, service)  # items, match, tasks (faces/api_calc.py)
     _change_routes(api, service, guard or ChangeGuard())
     return api
 
@@ -175,9 +179,10 @@ def _read_routes(api: FastAPI, service: Service) -> None:
         return [r.to_json() for r in service.departments()]
 
     @api.get("/api/departments/{name}")
-    def department(name: str) -> dict:
-        """Every provision one unit leads or shares, by document (`policyqa departments NAME --json`)."""
-        return service.department(name[:100]).to_json()
+    def department(name: str, place: Name | None = None, doc: Name | None = None) -> dict:
+        """Every provision one unit leads or shares, by document (`policyqa departments NAME --json`), within
+        one place (also written "阳泉市·市科技局") and document if given."""
+        return service.department(name[:100], place=place, doc=doc).to_json()
 
     @api.get("/api/documents")
     def documents() -> list[dict]:
@@ -239,7 +244,9 @@ def create_app(settings: Settings, service: Service | None = None, *, ui: bool =
     if ui:
         import gradio as gr
 
-        blocks = WebUI(service, default_generator=settings.generator, guard=guard).blocks(settings.max_file_mb)
+        calculator = CalculatorTabs(service)  # 政策计算器 and 部门职责 (faces/webui_calc.py)
+        blocks = WebUI(service, default_generator=settings.generator, guard=guard,
+                       calculator=calculator).blocks(settings.max_file_mb)
         theme = gr.themes.Soft(font=["Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "sans-serif"],
                                font_mono=["Noto Sans Mono CJK SC", "monospace"])
         api = gr.mount_gradio_app(api, blocks, path="/", css=CSS, theme=theme, footer_links=["api"],

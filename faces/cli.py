@@ -11,6 +11,8 @@ import json
 import sys
 from pathlib import Path
 
+from faces.cli_calc import add_parsers as add_calculator_parsers
+from faces.cli_calc import items_line
 from faces.errors import cli_line
 from policyqa.errors import PolicyQAError
 
@@ -111,8 +113,10 @@ def cmd_build(args: argparse.Namespace, settings) -> int:
     first finishes or undoes a change a crash interrupted (qa/journal.py)."""
     from tqdm import tqdm
 
+    from faces.wiring import item_extractor
     from index.build import build_index
     from index.embedder import make_embedder
+    from index.engine import engine_spec
     from ingest.corpus import warn_skipped
     from qa.journal import change_lock, recover
 
@@ -128,10 +132,11 @@ def cmd_build(args: argparse.Namespace, settings) -> int:
 
     embedder = make_embedder(settings.embedding_model, batch_size=settings.embed_batch_size)
     with change_lock(index_dir, on_wait=lambda why: print(f"waiting: {why}", file=sys.stderr)):
-        recover(corpus, index_dir, locked=True, check_corpus=False)
+        recover(corpus, index_dir, locked=True, check_corpus=False, engine=engine_spec(settings))
         report = build_index(corpus, index_dir, embedder, limit=settings.max_clause_chars,
                              max_bytes=int(settings.max_file_mb * 1024 * 1024), progress=progress,
-                             keep_versions=settings.keep_versions)
+                             keep_versions=settings.keep_versions, engine=engine_spec(settings),
+                             items=item_extractor(settings, args.items_model))
     if bar is not None:
         bar.close()
     warn_skipped(report.skipped)
@@ -140,6 +145,7 @@ def cmd_build(args: argparse.Namespace, settings) -> int:
           f"added {len(report.added)}, changed {len(report.changed)}, removed {len(report.removed)}, "
           f"unchanged {len(report.unchanged)}; embedded {report.embedded} clauses "
           f"in {report.embed_seconds:.1f}s ({rate:.1f}/s); total {report.seconds:.1f}s")
+    print(items_line(index_dir))
     return 0
 
 
@@ -278,6 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="address to bind (default: settings.host, 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default: settings.port, 7860)")
     p.set_defaults(func=cmd_serve)
+    add_calculator_parsers(sub)  # items, match, tasks, build --items-model (faces/cli_calc.py)
     return parser
 
 

@@ -7,14 +7,14 @@ from __future__ import annotations
 import logging
 
 from policyqa.errors import (
-    AmbiguousError, AuthError, BusyError, ChangesDisabledError, IndexFolderError, IngestError, ModelMissingError,
-    NotFoundError, PolicyQAError, UploadTooLargeError,
+    AmbiguousError, AuthError, BusyError, ChangesDisabledError, EngineError, IndexFolderError, IngestError,
+    ModelMissingError, NotFoundError, PolicyQAError, UploadTooLargeError,
 )
 
 log = logging.getLogger("policyqa.ui")
 
 STATUS = ((BusyError, 503), (NotFoundError, 404), (ChangesDisabledError, 403), (AuthError, 401),
-          (UploadTooLargeError, 413), (IndexFolderError, 503), (AmbiguousError, 409))  # first match wins; else 400
+          (UploadTooLargeError, 413), (IndexFolderError, 503), (EngineError, 503), (AmbiguousError, 409))  # first match wins; else 400
 INTERNAL_ERROR_ZH = "服务内部错误，请稍后重试；详情见服务器日志"
 INTERNAL_ERROR = "internal error; see the server log"
 

@@ -1,4 +1,4 @@
-"""The Gradio UI (问答 · 部门职责 · 政策匹配 · 文档库) and the HTML it renders over one policyqa Service.
+"""The Gradio UI (问答 · 政策计算器 · 部门职责 · 文档库) and the HTML it renders over one policyqa Service.
 
 Every piece of user or document text that reaches HTML goes through `esc` (html.escape plus template
 characters) first, and every error reaches the user as a short Chinese message, never a traceback.
@@ -123,6 +123,8 @@ CSS = """
 .pq-notice{border-left:4px solid #d4a72c;background:#fff8c5;color:#1f2328;padding:8px 12px;margin:6px 0}
 .pq-error{border-left-color:#cf222e;background:#ffebe9}.pq-ok{border-left-color:#1a7f37;background:#dafbe1}
 .pq-summary{color:#57606a;font-size:.9em}#pq-cards{max-height:760px;overflow-y:auto}.pq-tree details{margin-left:14px}.pq-tree summary{cursor:pointer}
+.pq-items{border-collapse:collapse;width:100%;font-size:.92em;margin:6px 0}.pq-items th,.pq-items td{border:1px solid #d0d7de;padding:4px 6px;vertical-align:top;text-align:left;color:#1f2328;background:#fff}
+.pq-items th{background:#f6f8fa}.pq-items ul{margin:0;padding-left:1.1em}.pq-item{color:#0550ae;font-size:.9em;margin-top:4px}
 """
 
 
@@ -134,10 +136,12 @@ class WebUI:
 
     GENERATORS = [("摘录（最快）", "extractive"), ("本地模型 llama", "llama"), ("OpenAI 兼容接口", "openai")]
 
-    def __init__(self, service: Service, *, default_generator: str = "extractive", guard: ChangeGuard | None = None) -> None:
+    def __init__(self, service: Service, *, default_generator: str = "extractive", guard: ChangeGuard | None = None,
+                 calculator=None) -> None:
         self.service = service
         self.default_generator = default_generator
         self.guard = guard or ChangeGuard()
+        self.calculator = calculator  # the 政策计算器 and 部门职责 tabs (faces/webui_calc.CalculatorTabs), if given
 
     # ---- choices -------------------------------------------------------------------------
     def doc_choices(self, everything: str | None = None) -> list[tuple[str, str]]:
@@ -185,40 +189,6 @@ class WebUI:
         messages[-1] = {"role": "assistant", "content": answer_bubble(answer)}
         history = (list(history or []) + [question.strip()])[-10:]
         yield messages, answer_cards(answer), answer_markdown(answer), messages, history, ""
-
-    # ---- 部门职责 / 政策匹配 ---------------------------------------------------------------
-    def department_view(self, name: str | None) -> str:
-        """Every provision of one unit, grouped by document, as cards."""
-        if not name:
-            return "<p class='pq-summary'>请选择一个责任单位。</p>"
-        try:
-            view = self.service.department(name)
-        except Exception as exc:  # noqa: BLE001
-            return notice(friendly(exc), "error")
-        parts = [f"<h3>{esc(view.name)}：共 {view.total} 项（牵头 {view.lead} 项，配合 {view.cooperating} 项），"
-                 f"涉及 {len(view.groups)} 份文件</h3>"]
-        badges = {"lead": "牵头", "cooperating": "配合", "shared": "参与"}
-        for _, title, items in view.groups:
-            parts.append(f"<h4>《{esc(title)}》 {len(items)} 项</h4>")
-            parts += [card(c, esc(c.text), badge=badges[view.role(c)]) for c in items]
-        return "".join(parts)
-
-    def match(self, kinds: list[str] | None, needs: list[str] | None, place: str | None) -> str:
-        """政策匹配: matching clauses with their source, the matched words marked, and counts."""
-        try:
-            result = self.service.eligibility(kinds or [], place or None, needs or [])
-        except Exception as exc:  # noqa: BLE001
-            return notice(friendly(exc), "error")
-        if not result.items:
-            return notice("没有找到同时符合所选主体和需求的条款，可减少勾选项或换一个地区再试。")
-        titles = {d.meta.doc_id: d.meta.title for d in self.service.documents()}
-        parts = [f"<h3>共 {len(result.items)} 条相关条款，来自 {len(result.documents)} 份文件</h3>"]
-        for doc_id in result.documents:
-            items = [i for i in result.items if i.clause.doc_id == doc_id]
-            parts.append(f"<h4>《{esc(titles.get(doc_id, doc_id))}》 {len(items)} 条</h4>")
-            parts += [card(i.clause, highlight(i.clause.text, i.terms, every=True),
-                           badge=" · ".join(i.kinds + i.needs)) for i in items]
-        return "".join(parts)
 
     # ---- 文档库 ----------------------------------------------------------------------------
     def table(self) -> list[list]:
@@ -288,27 +258,30 @@ class WebUI:
         """Fresh choices for every document and unit picker, and the document table."""
         import gradio as gr
 
-        docs, units = self.doc_choices(), self.unit_choices()
+        docs, calc = self.doc_choices(), self.calculator
+        units = gr.update(choices=calc.unit_choices()) if calc else gr.update()
+        places = gr.update(choices=calc.place_choices()) if calc else gr.update()
         return (self.table(), gr.update(choices=self.doc_choices("全部文档")), gr.update(choices=self.unit_choices("不限部门")),
-                gr.update(choices=units), gr.update(choices=self.doc_choices("全部地区")), gr.update(choices=docs),
-                gr.update(choices=docs, value=None))
+                units, gr.update(choices=self.doc_choices("全部地区")), gr.update(choices=docs),
+                gr.update(choices=docs, value=None), places, gr.update(choices=self.doc_choices("全部文件")))
 
     # ---- layout ----------------------------------------------------------------------------
     def blocks(self, max_file_mb: float) -> gr.Blocks:
-        """The four tabs, wired to the handlers above."""
+        """The five tabs, wired to the handlers above (政策计算器 and 部门职责: faces/webui_calc.py)."""
         import gradio as gr
 
         with gr.Blocks(title="政策问答 · policyqa", analytics_enabled=False) as demo:
             gr.Markdown("## 政策问答 · 每个回答都附原文条款")
-            ui = SimpleNamespace(transcript=gr.State([]), history=gr.State([]))
+            ui = SimpleNamespace(transcript=gr.State([]), history=gr.State([]), place=None, unit=None, duty_place=None,
+                                 duty_doc=None)  # the last four are the calculator's pickers, when it is there
             with gr.Tabs():
                 with gr.Tab("问答", id="qa"):
                     self._qa_tab(gr, ui)
-                with gr.Tab("部门职责", id="departments"):
-                    ui.unit = gr.Dropdown(self.unit_choices(), value=None, label="责任单位", elem_id="pq-unit")
-                    ui.unit_html = gr.HTML(elem_id="pq-unit-view")
-                with gr.Tab("政策匹配", id="match"):
-                    self._match_tab(gr, ui)
+                if self.calculator is not None:
+                    with gr.Tab("政策计算器", id="calculator"):
+                        ui.place = self.calculator.calculator_tab(self.doc_choices)
+                    with gr.Tab("部门职责", id="departments"):
+                        ui.unit, ui.duty_place, ui.duty_doc = self.calculator.duties_tab(self.doc_choices)
                 with gr.Tab("文档库", id="library"):
                     self._library_tab(gr, ui, max_file_mb)
             self._wire(gr, ui)
@@ -332,14 +305,6 @@ class WebUI:
                 ui.cards = gr.HTML("<p class='pq-summary'>提问后，这里显示回答所依据的条款原文。</p>", elem_id="pq-cards")
                 ui.export = gr.Textbox(label="导出 Markdown（最近一个回答及其依据）", lines=6, max_lines=14,
                                        buttons=["copy"], interactive=False, elem_id="pq-export")
-
-    def _match_tab(self, gr, ui: SimpleNamespace) -> None:
-        kinds, needs = self.service.eligibility_options()
-        ui.kinds = gr.CheckboxGroup(kinds, label="主体类型", elem_id="pq-kinds")
-        ui.needs = gr.CheckboxGroup(needs, label="需求", elem_id="pq-needs")
-        ui.place = gr.Dropdown(self.doc_choices("全部地区"), value="", label="地区 / 文件")
-        ui.go = gr.Button("匹配政策", variant="primary", elem_id="pq-go")
-        ui.match_html = gr.HTML(elem_id="pq-match")
 
     def _library_tab(self, gr, ui: SimpleNamespace, max_file_mb: float) -> None:
         from ingest.loaders import SUPPORTED
@@ -370,10 +335,9 @@ class WebUI:
         reset = (lambda: ([], "", "", [], []), None, [ui.chatbot, ui.cards, ui.export, ui.transcript, ui.history])
         ui.clear.click(*reset)
         ui.chatbot.clear(*reset)  # the chat's own bin icon forgets the history too
-        ui.unit.change(self.department_view, ui.unit, ui.unit_html)
-        ui.go.click(self.match, [ui.kinds, ui.needs, ui.place], ui.match_html)
         ui.tree_doc.change(self.tree, ui.tree_doc, ui.tree_html)
-        ui.pickers = [ui.table, ui.doc, ui.dept, ui.unit, ui.place, ui.tree_doc, ui.gone]
+        pickers = [ui.table, ui.doc, ui.dept, ui.unit, ui.place, ui.tree_doc, ui.gone, ui.duty_place, ui.duty_doc]
+        ui.pickers = [p if p is not None else gr.State() for p in pickers]
 
         def on_upload(path: str | None, secret: str, request: gr.Request,
                       progress: gr.Progress = gr.Progress()) -> tuple[str, None]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable, Mapping
 
 from index.embedder import Embedder, make_embedder
+from index.engine import engine_spec
 from index.search import Retriever
 from qa.chain import Answerer
 from qa.gate import GenerationGate, gated
@@ -29,9 +30,11 @@ def generator_factories(settings: Settings) -> dict[str, Callable[[], Generator]
 
 
 def build_retriever(settings: Settings, index_dir: Path | None = None, embedder: Embedder | None = None) -> Retriever:
-    """The Retriever over `index_dir` (default settings.index_dir) with the configured embedding model."""
+    """The Retriever over `index_dir` (default settings.index_dir) with the configured embedding model and
+    index engine (the engine the next build writes; Milvus credentials for reading)."""
     embedder = embedder or make_embedder(settings.embedding_model, batch_size=settings.embed_batch_size)
-    return Retriever(index_dir or settings.index_dir, embedder, max_question_chars=settings.max_question_chars)
+    return Retriever(index_dir or settings.index_dir, embedder, max_question_chars=settings.max_question_chars,
+                     engine=engine_spec(settings))
 
 
 def build_answerer(settings: Settings, retriever: Retriever,
@@ -54,3 +57,22 @@ def build_service(settings: Settings, *, embedder: Embedder | None = None,
                    max_file_mb=settings.max_file_mb, max_clause_chars=settings.max_clause_chars,
                    search_k=settings.search_k, gate=gate, max_documents=settings.max_documents,
                    keep_versions=settings.keep_versions, watch_interval_s=settings.watch_interval_s)
+
+
+def item_extractor(settings: Settings, model: str | None = None):
+    """How builds read support items: the rules, plus the model `model` (default settings.items_model;
+    "off" for none) for at most settings.items_model_budget provisions per build."""
+    from index.item_store import ItemExtractor
+    from ingest.item_model import ModelReviewer
+    from qa.item_model import GeneratorCompleter
+
+    name = model or settings.items_model
+    if name == "off":
+        return ItemExtractor()
+    factories = generator_factories(settings)
+    if name not in factories:
+        from policyqa.errors import PolicyQAError
+
+        raise PolicyQAError(f"unknown items model '{name}'", value=name, hint=f"use off or one of {', '.join(factories)}")
+    completer = GeneratorCompleter(factories[name], PromptLibrary(settings.prompts_dir), name)
+    return ItemExtractor(ModelReviewer(completer, budget=settings.items_model_budget))

@@ -1,9 +1,13 @@
 """Incremental index build: embed only new or changed documents, then publish a new version.
 
-A document is reused from the live version when its file hash, its metadata, the splitter settings
-and the embedding model are unchanged; its clause records, tokens and vectors are copied across.
-Everything else is split, tokenised and embedded. BM25 statistics depend on the whole corpus, so
-the lexical side is re-indexed from the (cached) tokens every time; that is cheap next to embedding.
+Three steps, each its own function: `plan_build` decides document by document what is reused from the
+live version (same file hash, metadata, splitter settings and embedding model) and what is new or
+changed; `embed_plan` and `tokenise_plan` make the vectors and BM25 tokens of the new rows and read
+the reused ones back (vectors from whichever engine wrote the live version, so switching engines
+re-embeds nothing); `write_version` writes the version folder and its rows into the chosen engine
+(index/engine.py), publishes it and drops what publishing retired. BM25 statistics depend on the whole
+corpus, so the lexical side is re-indexed from the (cached) tokens every time; that is cheap next to
+embedding.
 Only one build may run on an index folder at a time (an flock on build.lock). A build that cannot
 write its files (a full disk) removes its unfinished version folder and fails with IndexFolderError
 saying where and what to do; the previous version stays live.
@@ -11,11 +15,8 @@ saying where and what to do; the previous version stays live.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
-import secrets
-import shutil
 import time
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
@@ -25,13 +26,14 @@ from typing import Callable, Sequence
 import numpy as np
 
 from index.embedder import Embedder, model_fingerprint
-from index.lexical import LexicalIndex, Tokenizer
+from index.engine import EngineSpec
+from index.engines import engine_class
+from index.lexical import Tokenizer
 from index.locks import FileLock, LockHeld
-from index.vocabulary import CorpusVocabulary, corpus_vocabulary, write_vocabulary
-from index.store import (
-    CURRENT, FORMAT_VERSION, MANIFEST, IndexData, doc_meta_to_json, file_digest, open_index, publish,
-    read_manifest, write_json, write_jsonl,
-)
+from index.store import FORMAT_VERSION, IndexData, doc_meta_to_json, open_index, read_manifest
+from index.item_store import ItemExtractor
+from index.vocabulary import CorpusVocabulary, corpus_vocabulary
+from index.writer import write_version
 from ingest.corpus import CorpusLoad, load_corpus
 from ingest.records import PATH_SEP, Clause, DocMeta
 from policyqa.errors import IndexFolderError, PolicyQAError
@@ -138,9 +140,9 @@ class BuildLock:
         self.lock.__exit__(*exc)
 
 
-def _previous(index_dir: Path, model: str, settings_key: dict, passage: dict) -> IndexData | None:
+def _previous(index_dir: Path, model: str, settings_key: dict, passage: dict, engine: EngineSpec) -> IndexData | None:
     """The live version if it can be reused (same model, format, splitter settings and way of making
-    clause vectors), else None."""
+    clause vectors; any engine: vectors are read back from whichever wrote them), else None."""
     try:
         found = read_manifest(index_dir)
         if found is None:
@@ -152,9 +154,130 @@ def _previous(index_dir: Path, model: str, settings_key: dict, passage: dict) ->
             return None
         if manifest.get("format_version") != FORMAT_VERSION:
             return None
-        return open_index(index_dir, model=model)
+        return open_index(index_dir, model=model, engine=engine)
     except IndexFolderError:
         return None  # a damaged index is rebuilt from scratch, never reused
+
+
+@dataclass
+class BuildPlan:
+    """What a build writes, row by row in corpus order: each clause, the previous version's row it is
+    copied from (None: to embed and tokenise), the documents' manifest rows and the BM25 dictionary."""
+
+    clauses: list[Clause]
+    sources: list[int | None]
+    metas: dict[str, DocMeta]
+    documents: dict[str, dict]
+    user_words: list[str]
+    report: BuildReport
+    vocabulary: CorpusVocabulary = CorpusVocabulary()
+
+    @property
+    def dict_key(self) -> str:
+        """Hash of the user dictionary: tokens of a version with the same key can be reused."""
+        return hashlib.sha256("\n".join(self.user_words).encode()).hexdigest()[:16]
+
+    @property
+    def to_embed(self) -> list[int]:
+        """Rows without a previous row to copy from."""
+        return [i for i, src in enumerate(self.sources) if src is None]
+
+
+def plan_build(loaded: CorpusLoad, prev: IndexData | None, vocabulary: CorpusVocabulary | None = None) -> BuildPlan:
+    """Decide, document by document, what is reused from `prev` (same file hash and metadata) and what
+    is new or changed; removed documents are those of `prev` the corpus no longer has. The BM25 user
+    dictionary is the corpus vocabulary's terms (derived from `loaded` unless given)."""
+    report = BuildReport(skipped=list(loaded.skipped))
+    prev_docs = prev.manifest["documents"] if prev else {}
+    prev_rows: dict[str, list[int]] = {}
+    for row, c in enumerate(prev.clauses if prev else ()):
+        prev_rows.setdefault(c.doc_id, []).append(row)
+    by_doc: dict[str, list[Clause]] = {}
+    for c in loaded.clauses:
+        by_doc.setdefault(c.doc_id, []).append(c)
+    clauses: list[Clause] = []
+    sources: list[int | None] = []
+    documents: dict[str, dict] = {}
+    for doc in loaded.documents:
+        doc_id, key = doc.meta.doc_id, _doc_key(doc.meta, doc.content_hash)
+        old = prev_docs.get(doc_id)
+        if old and old.get("key") == key and doc_id in prev_rows:
+            report.unchanged.append(doc_id)
+            rows = [prev.clauses[row] for row in prev_rows[doc_id]]
+            sources += prev_rows[doc_id]
+        else:
+            (report.changed if old else report.added).append(doc_id)
+            rows = by_doc.get(doc_id, [])
+            sources += [None] * len(rows)
+        clauses += rows
+        documents[doc_id] = doc_meta_to_json(doc.meta) | dict(
+            doc_id=doc_id, content_hash=doc.content_hash, format=doc.format, key=key, clauses=len(rows))
+    metas = {d.meta.doc_id: d.meta for d in loaded.documents}
+    report.removed = sorted(set(prev_docs) - set(metas))
+    vocabulary = vocabulary or corpus_vocabulary(loaded)
+    return BuildPlan(clauses, sources, metas, documents, sorted(vocabulary.terms), report, vocabulary)
+
+
+def embed_plan(plan: BuildPlan, prev: IndexData | None, embedder: Embedder, *,
+               progress: Callable[[int, int], None] | None = None,
+               context_weight: float | None = CONTEXT_WEIGHT) -> np.ndarray:
+    """The (rows, dimension) float32 matrix of clause vectors: reused rows read back from `prev`'s engine
+    in one call, the others embedded (`progress(done, total)` over them); times go into the report."""
+    to_embed = plan.to_embed
+    reused = [i for i, src in enumerate(plan.sources) if src is not None]
+    t0 = time.perf_counter()
+    fresh = None
+    if to_embed:
+        done = 0
+
+        def tick(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress:
+                progress(done, len(to_embed))
+
+        parts = [passage_parts(plan.clauses[i], plan.metas[plan.clauses[i].doc_id]) for i in to_embed]
+        fresh = clause_vectors(embedder, parts, tick, context_weight)
+    plan.report.embed_seconds = time.perf_counter() - t0
+    plan.report.embedded = len(to_embed)
+    dim = fresh.shape[1] if fresh is not None else prev.manifest["dimension"] if reused else embedder.dimension
+    matrix = np.zeros((len(plan.clauses), dim), np.float32)
+    if fresh is not None:
+        matrix[to_embed] = fresh
+    if reused:
+        matrix[reused] = prev.vectors([plan.sources[i] for i in reused])
+    return matrix
+
+
+def tokenise_plan(plan: BuildPlan, prev: IndexData | None) -> list[list[str]]:
+    """BM25 tokens per row: copied from `prev` when its user dictionary is the same, else made here."""
+    reuse = prev is not None and prev.manifest.get("lexical_dictionary") == plan.dict_key
+    tokenizer = Tokenizer(plan.user_words)
+    return [prev.tokens[src] if reuse and src is not None
+            else tokenizer.tokens(lexical_text(c, plan.metas[c.doc_id]))
+            for c, src in zip(plan.clauses, plan.sources)]
+
+
+def plan_manifest(plan: BuildPlan, embedder: Embedder, dimension: int, settings_key: dict, passage: dict) -> dict:
+    """The new version's manifest, but for the engine entry and the file list (`write_version` adds them)."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "embedding_model": embedder.name,
+        "model_fingerprint": model_fingerprint(embedder.name),
+        "dimension": dimension,
+        "metric": "inner_product",
+        "normalized": True,
+        "counts": {"documents": len(plan.documents), "clauses": len(plan.clauses)},
+        "splitter": settings_key,
+        "passage": passage,
+        "lexical_dictionary": plan.dict_key,
+        "user_words": plan.user_words,
+        "vocabulary": plan.vocabulary.to_json(),  # the corpus's own words (index/vocabulary.py)
+        "vocabulary_digest": plan.vocabulary.digest,
+        "documents": plan.documents,
+        "library_versions": _lib_versions(),
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
 
 
 def build_index(
@@ -167,166 +290,39 @@ def build_index(
     progress: Callable[[int, int], None] | None = None,
     context_weight: float | None = CONTEXT_WEIGHT,
     keep_versions: int = 0,
+    engine: EngineSpec = EngineSpec(),
+    items: ItemExtractor | None = None,
 ) -> BuildReport:
-    """Bring `index_dir` up to date with `corpus`; `progress(done, total)` reports embedding;
-    `context_weight` is how clause vectors are made (see `clause_vectors`); `keep_versions` older
-    versions stay on disk after publishing (for rollback)."""
+    """Bring `index_dir` up to date with `corpus` in the engine `engine`: plan, embed, write, publish.
+    `progress(done, total)` reports embedding; `context_weight` is how clause vectors are made (see
+    `clause_vectors`); `keep_versions` older versions stay on disk after publishing (for rollback);
+    `items` reads support items (rules by default). BuildLockedError if another build runs; EngineError/EngineBusyError (before any embedding) if the
+    engine cannot be reached; IndexFolderError if the version cannot be written."""
     start = time.perf_counter()
     index_dir.mkdir(parents=True, exist_ok=True)
     with BuildLock(index_dir):
-        loaded = corpus if isinstance(corpus, CorpusLoad) else load_corpus(corpus, max_bytes=max_bytes, limit=limit)
-        if not loaded.documents:
-            raise PolicyQAError(f"no documents could be ingested from {corpus if isinstance(corpus, Path) else 'the corpus'}; add .txt/.md/.docx/.html/.pdf files")
-        report = BuildReport(skipped=list(loaded.skipped))
-        vocabulary = corpus_vocabulary(loaded)
-        # The corpus's unit aliases are applied to clause records, so new ones mean no record is reused.
-        aliases_key = hashlib.sha256(json.dumps(vocabulary.unit_aliases, sort_keys=True).encode()).hexdigest()[:16]
-        settings_key = {"max_clause_chars": limit, "version": SPLITTER_VERSION, "unit_aliases": aliases_key}
-        passage = {"context_weight": context_weight}
-        prev = _previous(index_dir, embedder.name, settings_key, passage)
-        prev_docs = prev.manifest["documents"] if prev else {}
-        prev_rows: dict[str, list[int]] = {}
-        if prev:
-            for row, c in enumerate(prev.clauses):
-                prev_rows.setdefault(c.doc_id, []).append(row)
-            prev_vectors = prev.vectors()
-
-        metas = {d.meta.doc_id: d.meta for d in loaded.documents}
-        by_doc: dict[str, list[Clause]] = {}
-        for c in loaded.clauses:
-            by_doc.setdefault(c.doc_id, []).append(c)
-
-        user_words = sorted(vocabulary.terms)
-        dict_key = hashlib.sha256("\n".join(user_words).encode()).hexdigest()[:16]
-        tokenizer = Tokenizer(user_words)
-        reuse_tokens = bool(prev) and prev.manifest.get("lexical_dictionary") == dict_key
-
-        clauses: list[Clause] = []
-        tokens: list[list[str] | None] = []
-        vectors: list[np.ndarray | None] = []
-        to_embed: list[int] = []
-        for doc in loaded.documents:
-            doc_id = doc.meta.doc_id
-            key = _doc_key(doc.meta, doc.content_hash)
-            old = prev_docs.get(doc_id)
-            if old and old.get("key") == key and doc_id in prev_rows:
-                report.unchanged.append(doc_id)
-                for row in prev_rows[doc_id]:
-                    clauses.append(prev.clauses[row])
-                    tokens.append(prev.tokens[row] if reuse_tokens else None)
-                    vectors.append(prev_vectors[row])
-                continue
-            (report.changed if old else report.added).append(doc_id)
-            for c in by_doc.get(doc_id, []):
-                to_embed.append(len(clauses))
-                clauses.append(c)
-                tokens.append(None)
-                vectors.append(None)
-        report.removed = sorted(set(prev_docs) - set(metas))
-
-        # Embed what is new, with progress.
-        t0 = time.perf_counter()
-        if to_embed:
-            done = 0
-
-            def tick(n: int) -> None:
-                nonlocal done
-                done += n
-                if progress:
-                    progress(done, len(to_embed))
-
-            new_vecs = clause_vectors(embedder, [passage_parts(clauses[i], metas[clauses[i].doc_id]) for i in to_embed], tick, context_weight)
-            for i, vec in zip(to_embed, new_vecs):
-                vectors[i] = vec
-        report.embed_seconds = time.perf_counter() - t0
-        report.embedded = len(to_embed)
-        for i, toks in enumerate(tokens):
-            if toks is None:
-                tokens[i] = tokenizer.tokens(lexical_text(clauses[i], metas[clauses[i].doc_id]))
-
-        doc_rows = {}
-        for c in clauses:
-            doc_rows[c.doc_id] = doc_rows.get(c.doc_id, 0) + 1
-        documents = {}
-        for doc in loaded.documents:
-            row = doc_meta_to_json(doc.meta)
-            row.update(doc_id=doc.meta.doc_id, content_hash=doc.content_hash, format=doc.format,
-                       key=_doc_key(doc.meta, doc.content_hash), clauses=doc_rows.get(doc.meta.doc_id, 0))
-            documents[doc.meta.doc_id] = row
-        dim = int(vectors[0].shape[0]) if vectors else embedder.dimension
-        matrix = np.vstack(vectors).astype(np.float32) if vectors else np.zeros((0, dim), np.float32)
-        manifest = {
-            "format_version": FORMAT_VERSION,
-            "embedding_model": embedder.name,
-            "model_fingerprint": model_fingerprint(embedder.name),
-            "dimension": dim,
-            "metric": "inner_product",
-            "normalized": True,
-            "counts": {"documents": len(documents), "clauses": len(clauses)},
-            "splitter": settings_key,
-            "passage": passage,
-            "lexical_dictionary": dict_key,
-            "user_words": user_words,
-            "vocabulary": vocabulary.digest,
-            "language_vocabulary": vocabulary.language,
-            "documents": documents,
-            "library_versions": _lib_versions(),
-            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        }
+        session = engine_class(engine.name).session(index_dir, engine)
         try:
-            version = _write_version(index_dir, manifest, clauses, tokens, matrix, vocabulary)
-            _publish_or_discard(index_dir, version, keep_versions)
-        except OSError as exc:
-            raise IndexFolderError(
-                f"could not write the new index version in {index_dir}: {exc.strerror or exc}; free disk space "
-                f"there (or fix its permissions) and run the build again; the previous version is still live"
-            ) from exc
-        report.version = version.name
-        report.documents = len(documents)
-        report.clauses = len(clauses)
-        report.seconds = time.perf_counter() - start
-        return report
-
-
-def _publish_or_discard(index_dir: Path, version: Path, keep: int = 0) -> None:
-    """`publish`; if the pointer could not be moved to `version`, remove it so no stray versions pile up."""
-    try:
-        publish(index_dir, version, keep=keep)
-    except BaseException:
-        try:
-            live = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
-        except OSError:
-            live = ""
-        if live != version.name:
-            shutil.rmtree(version, ignore_errors=True)
-        (index_dir / (CURRENT + ".tmp")).unlink(missing_ok=True)
-        raise
-
-
-def _write_version(index_dir: Path, manifest: dict, clauses: list[Clause], tokens, matrix: np.ndarray,
-                   vocabulary: CorpusVocabulary) -> Path:
-    """Write a complete version folder; on any failure remove it and re-raise (the live one stays)."""
-    import faiss
-
-    now = time.time()  # names sort by build time (to the millisecond), which `publish(keep=…)` relies on
-    version = index_dir / f"v-{time.strftime('%Y%m%dT%H%M%S', time.localtime(now))}.{int(now * 1000) % 1000:03d}-{secrets.token_hex(3)}"
-    try:
-        version.mkdir()
-        write_jsonl(version / "clauses.jsonl", (c.to_record() for c in clauses))
-        write_jsonl(version / "tokens.jsonl", tokens)
-        dense = faiss.IndexFlatIP(matrix.shape[1])
-        if len(matrix):
-            dense.add(matrix)
-        try:
-            faiss.write_index(dense, str(version / "dense.faiss"))
-        except RuntimeError as exc:  # FAISS reports a failed write (e.g. ENOSPC) as RuntimeError
-            raise OSError(errno.EIO, f"FAISS could not write {version / 'dense.faiss'} ({str(exc)[-80:]})") from exc
-        LexicalIndex.build(tokens).save(version / "lexical")
-        write_vocabulary(version, vocabulary)
-        files = [p for p in sorted(version.rglob("*")) if p.is_file()]
-        manifest["files"] = {p.relative_to(version).as_posix(): {"bytes": p.stat().st_size, "sha256": file_digest(p)} for p in files}
-        write_json(version / MANIFEST, manifest)
-    except BaseException:
-        shutil.rmtree(version, ignore_errors=True)
-        raise
-    return version
+            loaded = corpus if isinstance(corpus, CorpusLoad) else load_corpus(corpus, max_bytes=max_bytes, limit=limit)
+            if not loaded.documents:
+                raise PolicyQAError(f"no documents could be ingested from {corpus if isinstance(corpus, Path) else 'the corpus'}; add .txt/.md/.docx/.html/.pdf files")
+            vocabulary = corpus_vocabulary(loaded)
+            settings_key = {"max_clause_chars": limit, "version": SPLITTER_VERSION, "unit_aliases": vocabulary.aliases_key}
+            passage = {"context_weight": context_weight}
+            prev = _previous(index_dir, embedder.name, settings_key, passage, engine)
+            plan = plan_build(loaded, prev, vocabulary)
+            matrix = embed_plan(plan, prev, embedder, progress=progress, context_weight=context_weight)
+            tokens = tokenise_plan(plan, prev)
+            if prev is not None:
+                prev.engine.close()
+            manifest = plan_manifest(plan, embedder, matrix.shape[1], settings_key, passage)
+            version = write_version(index_dir, manifest, plan.clauses, tokens, matrix, engine, keep_versions, items)
+        finally:
+            if session is not None:
+                session.close()
+    report = plan.report
+    report.version = version.name
+    report.documents = len(plan.documents)
+    report.clauses = len(plan.clauses)
+    report.seconds = time.perf_counter() - start
+    return report

@@ -1,9 +1,11 @@
-"""Hybrid clause search: dense (FAISS inner product) and BM25, fused by weighted reciprocal rank.
+"""Hybrid clause search: dense (inner product) and BM25 from the version's engine, fused here.
 
 Before ranking, the question is routed: a named document or place restricts both retrievers to that
 document's clauses, a clause number is looked up exactly and ranked first, and a named department
 is available to the answer chain. Fusion by rank (not raw score) because cosine and BM25 scores live on
 unrelated scales; the method and weights were chosen on the dev set (see FusionWeights). Explicit `doc` / `department` filters restrict hard.
+Both retrievers are calls to the engine (index/engine.py: FAISS + bm25s, NumPy, Milvus) with a `Where`
+filter; the engine neither routes nor fuses.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from index.embedder import Embedder
+from index.engine import EngineSpec, Where
 from index.lexical import Tokenizer
 from index.routing import canonical_label, route
 from index.snapshot import Snapshot, SnapshotHolder
@@ -67,12 +70,13 @@ class Retriever:
     make several calls (routing, search, answer checks) read the same version."""
 
     def __init__(self, index_dir: Path, embedder: Embedder, *, weights: FusionWeights = FusionWeights(),
-                 max_question_chars: int = 1000) -> None:
+                 max_question_chars: int = 1000, engine: EngineSpec = EngineSpec()) -> None:
         self.index_dir = Path(index_dir)
         self.embedder = embedder
         self.weights = weights
         self.max_question_chars = max_question_chars
-        self.holder = SnapshotHolder(self.index_dir, embedder.name)
+        self.engine = engine  # what the next build writes; a version opens with the engine its manifest names
+        self.holder = SnapshotHolder(self.index_dir, embedder.name, engine)
 
     def warm_up(self) -> "Retriever":
         """Load the index, the tokenizer and the model now rather than on the first question."""
@@ -84,6 +88,10 @@ class Retriever:
     def snapshot(self) -> Snapshot:
         """The live index version with its lookups (loaded on first use); hold it for a whole request."""
         return self.holder.get()
+
+    def close(self) -> None:
+        """Release the engine the live version holds open (see SnapshotHolder.close)."""
+        self.holder.close()
 
     def refresh(self) -> bool:
         """Switch to the version CURRENT now names, after verifying it; True if it switched.
@@ -140,7 +148,7 @@ class Retriever:
         timings: dict[str, float] = {}
         notes: list[str] = []
         r = (routed or route(q, snap.documents, snap.units)) if steer else Route()
-        allowed = self._allowed_rows(snap, doc, department, r, notes)
+        allowed, where = self._allowed_rows(snap, doc, department, r, notes)
         if allowed is not None and len(allowed) == 0 or n == 0:
             return SearchResult(q, (), {"total": (time.perf_counter() - t_start) * 1000},
                                 tuple(notes + ["no clause matches the filters"]), snap.version, r)
@@ -151,11 +159,11 @@ class Retriever:
             qvec = self.embedder.embed_query(q)
             timings["embed"] = (time.perf_counter() - t0) * 1000
             t0 = time.perf_counter()
-            dense_rank = self._dense(data, qvec, allowed)
+            dense_rank = data.engine.dense(qvec, self.weights.depth, where)
             timings["dense"] = (time.perf_counter() - t0) * 1000
         if mode in ("hybrid", "bm25"):
             t0 = time.perf_counter()
-            lexical_rank = self._lexical(snap, q, allowed)
+            lexical_rank = data.engine.lexical(snap.tokenizer.tokens(q), self.weights.depth, where)
             timings["bm25"] = (time.perf_counter() - t0) * 1000
 
         t0 = time.perf_counter()
@@ -176,7 +184,9 @@ class Retriever:
         return SearchResult(q, hits, timings, tuple(notes), snap.version, r,
                             tuple(data.clauses[row].id for row in exact))
 
-    def _allowed_rows(self, snap: Snapshot, doc, department, r: Route, notes: list[str]) -> np.ndarray | None:
+    def _allowed_rows(self, snap: Snapshot, doc, department, r: Route,
+                      notes: list[str]) -> tuple[np.ndarray | None, Where | None]:
+        """The rows the filters allow (None: all) and the same filter as the engine's `Where`."""
         rows = None
         doc_ids = self.resolve_docs(doc, snap)
         if doc_ids is None and r.doc_ids:
@@ -184,6 +194,7 @@ class Retriever:
             notes.append("restricted to documents named in the question: " + "、".join(doc_ids))
         if doc_ids is not None:
             rows = np.concatenate([snap.rows_by_doc.get(d, np.zeros(0, np.int64)) for d in doc_ids])
+        units = None
         if department:
             units = resolve_unit(department, list(snap.units))
             if not units:
@@ -193,30 +204,9 @@ class Retriever:
             dep_rows = np.asarray([i for i, c in enumerate(snap.clauses) if set(units) & set(c.departments)], dtype=np.int64)
             rows = dep_rows if rows is None else np.intersect1d(rows, dep_rows)
             notes.append("department filter: " + "、".join(units))
-        return rows
-
-    def _dense(self, data: IndexData, qvec: np.ndarray, allowed: np.ndarray | None) -> list[tuple[int, float]]:
-        import faiss
-
-        depth = self.weights.depth
-        index = data.dense
-        params = None
-        if allowed is not None:
-            depth = min(depth, len(allowed))
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
-        sims, ids = index.search(qvec.reshape(1, -1).astype(np.float32), min(depth, index.ntotal), params=params)
-        return [(int(i), float(v)) for i, v in zip(ids[0], sims[0]) if i >= 0]
-
-    def _lexical(self, snap: Snapshot, q: str, allowed: np.ndarray | None) -> list[tuple[int, float]]:
-        scores = snap.data.lexical.scores(snap.tokenizer.tokens(q))
-        if allowed is not None:
-            masked = np.full_like(scores, -1.0)
-            masked[allowed] = scores[allowed]
-            scores = masked
-        depth = min(self.weights.depth, len(scores))
-        top = np.argpartition(-scores, depth - 1)[:depth]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+        if rows is None:
+            return None, None
+        return rows, Where(tuple(doc_ids) if doc_ids is not None else None, tuple(units) if units else None)
 
     def _fuse(self, dense, lexical) -> dict[int, float]:
         w = self.weights

@@ -22,9 +22,11 @@ from typing import Callable, Mapping, TypeVar
 
 import numpy as np
 
+from index.engine import EngineSpec
+from index.item_store import read_items
 from index.lexical import Tokenizer
 from index.store import IndexData, live_version_name, open_index
-from index.vocabulary import CorpusVocabulary, read_vocabulary
+from index.vocabulary import CorpusVocabulary
 from ingest.records import DocMeta
 from policyqa.errors import IndexFolderError
 
@@ -70,7 +72,7 @@ class Snapshot:
         return cls(data=data, documents=MappingProxyType(dict(data.documents)),
                    units=tuple(sorted({u for c in data.clauses for u in c.departments})),
                    rows_by_doc=MappingProxyType({k: np.asarray(v, dtype=np.int64) for k, v in rows.items()}),
-                   tokenizer=tokenizer, vocabulary=read_vocabulary(data.folder))
+                   tokenizer=tokenizer, vocabulary=CorpusVocabulary.from_json(data.manifest.get("vocabulary") or {}))
 
     @property
     def version(self) -> str:
@@ -81,6 +83,11 @@ class Snapshot:
     def clauses(self):
         """The clause records in row order."""
         return self.data.clauses
+
+    @property
+    def items(self) -> tuple:
+        """The version's support items (ingest/items.SupportItem), read on first use and kept."""
+        return self.derived("items", lambda: tuple(read_items(self.data.folder)))
 
     @property
     def manifest(self) -> dict:
@@ -120,9 +127,10 @@ class Snapshot:
 class SnapshotHolder:
     """The live Snapshot of one index folder: loaded on first use, swapped whole by `refresh`."""
 
-    def __init__(self, index_dir: Path, model: str | None) -> None:
+    def __init__(self, index_dir: Path, model: str | None, engine: EngineSpec | None = None) -> None:
         self.index_dir = Path(index_dir)
         self.model = model
+        self.engine = engine  # lends a Milvus token; the engine itself is the one the manifest names
         self._current: Snapshot | None = None
         self._load_lock = threading.Lock()  # one load at a time; readers never wait for it after the first
 
@@ -142,8 +150,9 @@ class SnapshotHolder:
             old = self._current
             if old is not None and live_version_name(self.index_dir) == old.version:
                 return False
-            data = open_index(self.index_dir, model=self.model)
+            data = open_index(self.index_dir, model=self.model, engine=self.engine)
             if old is not None and data.folder.name == old.version:
+                data.engine.close()
                 return False
             snap = Snapshot.of(data, old.tokenizer if old else None)
             snap.tokenizer.tokens("预热")  # jieba's dictionary loads here, not in the first question
@@ -153,6 +162,14 @@ class SnapshotHolder:
     def loaded(self) -> Snapshot | None:
         """The snapshot in memory, or None before the first load (never loads)."""
         return self._current
+
+    def close(self) -> None:
+        """Let the loaded version's engine go (a Milvus connection, a Lite file another process may
+        then open); the next `get` loads again."""
+        with self._load_lock:
+            if self._current is not None:
+                self._current.data.engine.close()
+                self._current = None
 
 
 class IndexWatcher:

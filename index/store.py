@@ -1,14 +1,17 @@
 """The index folder: immutable versions plus a CURRENT pointer, each version with its own manifest.
 
     INDEX_DIR/CURRENT            name of the live version (replaced atomically with os.replace)
-    INDEX_DIR/v-<time>-<rand>/   manifest.json, clauses.jsonl, tokens.jsonl, dense.faiss, lexical/
+    INDEX_DIR/v-<time>-<rand>/   manifest.json, clauses.jsonl, tokens.jsonl, and the engine's files
+                                 (faiss: dense.faiss, lexical/; numpy: vectors.npy)
+    INDEX_DIR/milvus.db          the milvus engine's default Lite file: one collection per version
     INDEX_DIR/build.lock         held (flock) by the one build allowed at a time
 
 A build writes a complete new version beside the live one and only then moves CURRENT, so a crash,
-a kill or a full disk mid-build leaves the previous version live. Row i of dense.faiss, line i of
-clauses.jsonl and row i of the BM25 matrix are the same clause. The manifest records sizes and
-sha256 of every file; loading re-checks them and refuses a folder that does not match.
-Nothing here uses pickle: JSON, FAISS's own format and .npy with allow_pickle=False.
+a kill or a full disk mid-build leaves the previous version live. Line i of clauses.jsonl and of
+tokens.jsonl and row i of the engine (index/engine.py) are the same clause. The manifest names the
+engine (and for milvus its URI, never the token, and the collection) and records sizes and sha256 of
+every file in the folder; loading re-checks them and the engine's row count, and refuses a version
+that does not match. Nothing here uses pickle: JSON, FAISS's own format and .npy with allow_pickle=False.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from index.engine import EngineIndex, EngineSpec
+from index.engines import engine_class
 from ingest.records import Clause, DocMeta
 from policyqa.errors import IndexFolderError, IndexMismatchError
 
@@ -92,9 +97,10 @@ def live_version_name(index_dir: Path) -> str:
         return ""
 
 
-def publish(index_dir: Path, version: Path, *, keep: int = 0) -> None:
+def publish(index_dir: Path, version: Path, *, keep: int = 0) -> list[str]:
     """Make `version` live (atomic rename of the pointer), then delete older versions but the `keep`
-    newest (kept for rollback and for checking answers against the version they came from)."""
+    newest (kept for rollback and for checking answers against the version they came from); returns
+    the names of the deleted versions (their engine storage outside the folder goes next)."""
     tmp = index_dir / (CURRENT + ".tmp")
     tmp.write_text(version.name, encoding="utf-8")
     with open(tmp, "rb+") as fh:
@@ -102,8 +108,10 @@ def publish(index_dir: Path, version: Path, *, keep: int = 0) -> None:
     os.replace(tmp, index_dir / CURRENT)
     _fsync_dir(index_dir)
     older = sorted((p for p in index_dir.glob("v-*") if p.is_dir() and p.name != version.name), key=lambda p: p.name)
-    for old in older[: max(0, len(older) - keep)]:
+    removed = older[: max(0, len(older) - keep)]
+    for old in removed:
         shutil.rmtree(old, ignore_errors=True)
+    return [old.name for old in removed]
 
 
 def point_to(index_dir: Path, name: str) -> None:
@@ -118,24 +126,24 @@ def point_to(index_dir: Path, name: str) -> None:
 
 @dataclass
 class IndexData:
-    """A loaded index version: manifest, clause records (row order), token lists, FAISS index, BM25."""
+    """A loaded index version: manifest, clause records (row order), token lists, and the engine that
+    stores its vectors and BM25 rows."""
 
     folder: Path
     manifest: dict
     clauses: list[Clause]
     tokens: list[list[str]]
-    dense: object  # faiss.Index
-    lexical: object  # index.lexical.LexicalIndex
+    engine: EngineIndex
 
     @property
     def documents(self) -> dict[str, DocMeta]:
         """Document metadata by id, as recorded at build time."""
         return {doc_id: doc_meta_from_json(d) for doc_id, d in self.manifest["documents"].items()}
 
-    def vectors(self) -> np.ndarray:
-        """All clause vectors, reconstructed from the flat FAISS index (row order)."""
-        n = self.dense.ntotal
-        return self.dense.reconstruct_n(0, n) if n else np.zeros((0, self.dense.d), np.float32)
+    def vectors(self, rows=None) -> np.ndarray:
+        """Clause vectors of `rows` (default: all, row order), read back from the engine."""
+        rows = range(len(self.clauses)) if rows is None else rows
+        return self.engine.vectors(list(rows))
 
 
 def doc_meta_to_json(meta: DocMeta) -> dict:
@@ -178,12 +186,15 @@ def check_compatible(index_dir: Path, manifest: dict, model: str | None) -> None
         )
 
 
-def open_index(index_dir: Path, *, model: str | None = None, verify: bool = True) -> IndexData:
-    """Load the live index version, checking format, model, file checksums and row counts."""
-    import faiss
+def engine_info(manifest: dict) -> dict:
+    """The manifest's "engine" entry; versions written before engines existed are FAISS."""
+    return manifest.get("engine") or {"name": "faiss"}
 
-    from index.lexical import LexicalIndex
 
+def open_index(index_dir: Path, *, model: str | None = None, verify: bool = True,
+               engine: EngineSpec | None = None) -> IndexData:
+    """Load the live index version, checking format, model, file checksums and row counts. The engine
+    is the one the manifest names; `engine` only lends its credentials (a Milvus token)."""
     found = read_manifest(index_dir)
     if found is None:
         raise IndexFolderError(f"no index in {index_dir}; build one with `policyqa build --index {index_dir}`")
@@ -194,19 +205,21 @@ def open_index(index_dir: Path, *, model: str | None = None, verify: bool = True
             path = version / rel
             if not path.is_file() or path.stat().st_size != expected["bytes"] or file_digest(path) != expected["sha256"]:
                 raise IndexFolderError(f"index file {path} is missing or corrupted (size or checksum differs); {rebuild_hint(index_dir)}")
+    info = engine_info(manifest)
     try:
         with open(version / "clauses.jsonl", encoding="utf-8") as fh:
             clauses = [Clause.from_json(json.loads(line)) for line in fh]
         with open(version / "tokens.jsonl", encoding="utf-8") as fh:
             tokens = [json.loads(line) for line in fh]
-        dense = faiss.read_index(str(version / "dense.faiss"))
-        lexical = LexicalIndex.load(version / "lexical")
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        stored = engine_class(info["name"]).open(version, info, engine or EngineSpec(info["name"]), clauses, tokens)
+    except (OSError, ValueError, KeyError, IndexFolderError) as exc:
         raise IndexFolderError(f"cannot load index {version}: {exc}; {rebuild_hint(index_dir)}") from exc
     n = manifest["counts"]["clauses"]
-    if not (len(clauses) == len(tokens) == dense.ntotal == lexical.size == n):
+    rows = stored.count()
+    if not (len(clauses) == len(tokens) == rows == n):
+        stored.close()
         raise IndexFolderError(
-            f"index {version} is inconsistent: {len(clauses)} clauses, {dense.ntotal} vectors, "
-            f"{lexical.size} BM25 rows, manifest says {n}; {rebuild_hint(index_dir)}"
+            f"index {version} is inconsistent: {len(clauses)} clauses, {len(tokens)} token lists, {rows} rows in "
+            f"the {info['name']} engine, manifest says {n}; {rebuild_hint(index_dir)}"
         )
-    return IndexData(version, manifest, clauses, tokens, dense, lexical)
+    return IndexData(version, manifest, clauses, tokens, stored)

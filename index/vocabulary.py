@@ -1,5 +1,5 @@
 """A corpus's own vocabulary, derived from its documents when the index is built and stored in the
-index version as `vocabulary.json` (checksummed with the other files; its digest in the manifest).
+index version's manifest ("vocabulary", with its digest beside it as "vocabulary_digest").
 
     places       place names the documents name as theirs: each document's region, the administrative
                  runs of its title, issuer and opening lines (ingest/about.py `regions`), each also
@@ -25,7 +25,6 @@ import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from typing import Mapping
 
 from ingest.about import regions
@@ -33,7 +32,6 @@ from ingest.corpus import CorpusLoad
 from policyqa.text import normalize
 from policyqa.vocab import digest, table, words
 
-FILE = "vocabulary.json"
 _HEAD = 2000  # characters of a document read for its places (its heading, 发文 lines, first clauses)
 _DEFINED = re.compile(r"(?:以下简称|以下称|简称|统称)[“\"「]?([\u4e00-\u9fffA-Za-z0-9]{2,10})[”\"」]?[)）]")
 _QUOTED = re.compile(r"[“「]([\u4e00-\u9fff]{2,8})[”」]")
@@ -50,7 +48,7 @@ class CorpusVocabulary:
     language: str = ""
 
     def to_json(self) -> dict:
-        """The shape of the version's vocabulary.json."""
+        """The shape stored in the manifest."""
         return {"places": list(self.places), "terms": list(self.terms), "unit_aliases": dict(self.unit_aliases),
                 "eligibility": {k: {n: list(w) for n, w in v.items()} for k, v in self.eligibility.items()},
                 "language": self.language}
@@ -67,6 +65,11 @@ class CorpusVocabulary:
         """sha256 (16 hex digits) of the JSON form: what the manifest and every answer record."""
         text = json.dumps(self.to_json(), ensure_ascii=False, sort_keys=True)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+    @property
+    def aliases_key(self) -> str:
+        """Hash of the unit aliases: they are applied to clause records, so new ones mean none is reused."""
+        return hashlib.sha256(json.dumps(dict(self.unit_aliases), sort_keys=True).encode()).hexdigest()[:16]
 
     def names_place(self, place: str) -> bool:
         """Whether the documents name `place` (with or without its division suffix)."""
@@ -111,19 +114,6 @@ def corpus_vocabulary(loaded: CorpusLoad) -> CorpusVocabulary:
                    for kind in ("kinds", "needs")}
     return CorpusVocabulary(tuple(sorted(_place_forms(r for r in runs if r))), tuple(sorted(terms)),
                             dict(extra.get("unit_aliases", {})), eligibility, digest())
-
-
-def write_vocabulary(version: Path, vocabulary: CorpusVocabulary) -> None:
-    """Write `vocabulary.json` into a version folder being built (before its checksums are taken)."""
-    (version / FILE).write_text(json.dumps(vocabulary.to_json(), ensure_ascii=False, indent=1), encoding="utf-8")
-
-
-def read_vocabulary(version: Path) -> CorpusVocabulary:
-    """The vocabulary of a version folder; an empty one for versions built before it existed."""
-    path = version / FILE
-    if not path.is_file():
-        return CorpusVocabulary()
-    return CorpusVocabulary.from_json(json.loads(path.read_text(encoding="utf-8")))
 
 
 @lru_cache(maxsize=4096)

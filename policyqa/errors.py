@@ -106,3 +106,11 @@ class AmbiguousError(PolicyQAError):
     def fields(self) -> dict:
         """The base fields plus `choices`."""
         return {**super().fields(), "choices": list(self.choices)}
+
+
+class EngineError(PolicyQAError):
+    """The index engine (a Milvus server or Lite file) could not be reached or refused an operation."""
+
+
+class EngineBusyError(EngineError):
+    """A Milvus Lite file is open in another process (one process per file); the message says what to do."""

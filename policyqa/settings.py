@@ -15,6 +15,8 @@ import os
 import shutil
 from pathlib import Path
 
+from typing import Literal
+
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -45,6 +47,18 @@ class Settings(BaseSettings):
     max_clause_chars: int = Field(400, ge=50, le=2000)
     max_file_mb: float = Field(20.0, gt=0)
     max_documents: int = Field(500, ge=1)  # uploads beyond this many documents in the index are refused
+
+    # Index engine (index/engine.py): where vectors and BM25 rows live. The next build writes this engine; an
+    # index opens with the engine its manifest names. milvus_uri "" is a Milvus Lite file inside the index
+    # folder (INDEX_DIR/milvus.db, one process at a time); a .db path, or http(s)://host:19530 for a server.
+    engine: Literal["faiss", "numpy", "milvus"] = "faiss"
+    milvus_uri: str = ""
+    milvus_token: SecretStr = SecretStr("")  # a server's "user:password" or API key; never logged or stored
+
+    # Support items: the model that reads what the rules cannot (off, llama, openai), and how many
+    # provisions one build may send it (the laws corpus would send thousands)
+    items_model: str = "off"
+    items_model_budget: int = Field(20, ge=0)
 
     # Retrieval
     embedding_model: str = str(ROOT / "var" / "models" / "multilingual-e5-small")

@@ -66,3 +66,27 @@ def digest() -> str:
     for path in sorted(p for p in DATA.iterdir() if p.is_file()):
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()[:16]
+
+
+@cache
+def groups(name: str) -> dict[str, tuple[str, ...]]:
+    """The groups of `policyqa/data/<name>.txt`, written `group: word word …` one or more lines each (in
+    file order; `#` starts a comment)."""
+    found: dict[str, list[str]] = {}
+    for line in lines(f"{name}.txt"):
+        line = line.split("#", 1)[0].strip()
+        if ":" in line:
+            key, rest = line.split(":", 1)
+            found.setdefault(key.strip(), []).extend(rest.split())
+    return {k: tuple(dict.fromkeys(v)) for k, v in found.items()}
+
+
+@cache
+def group_lines(name: str, key: str) -> tuple[tuple[str, ...], ...]:
+    """Each line of group `key` in `policyqa/data/<name>.txt` as its own tuple (groups of alternatives)."""
+    found = []
+    for line in lines(f"{name}.txt"):
+        line = line.split("#", 1)[0].strip()
+        if line.startswith(f"{key}:"):
+            found.append(tuple(line.split(":", 1)[1].split()))
+    return tuple(found)

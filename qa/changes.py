@@ -316,7 +316,8 @@ class CorpusEditor:
         `before` so the index on disk and in memory stay where they were."""
         try:
             report = build_index(self.corpus_dir, self.index_dir, self.retriever.embedder, limit=self.max_clause_chars,
-                                 max_bytes=self.max_bytes, progress=progress, keep_versions=self.keep_versions)
+                                 max_bytes=self.max_bytes, progress=progress, keep_versions=self.keep_versions,
+                                 engine=self.retriever.engine)
         except BuildLockedError:
             raise _building() from None
         try:

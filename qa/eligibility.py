@@ -1,4 +1,6 @@
-"""政策匹配 (eligibility): which clauses mention a kind of applicant AND a need, by keyword.
+"""政策匹配 (eligibility): which clauses mention a kind of applicant AND a need, by keyword, each with
+the support items read from it (amounts and conditions where the text states them; the 政策计算器 of
+qa/match.py matches whole enterprise profiles against the items).
 
 Keyword matching over clause text with synonyms per kind and need: transparent and complete (every
 matching clause is listed and counted) rather than ranked by similarity. The kinds and needs with
@@ -26,10 +28,12 @@ class EligibleClause:
     kinds: tuple[str, ...]
     needs: tuple[str, ...]
     terms: tuple[str, ...]
+    items: tuple = ()  # the clause's support items (ingest/items.py): amounts and conditions where stated
 
     def to_json(self) -> dict:
-        """Clause JSON plus matched kinds, needs and terms."""
-        return dict(self.clause.to_json(), kinds=list(self.kinds), needs=list(self.needs), terms=list(self.terms))
+        """Clause JSON plus matched kinds, needs, terms and the clause's items."""
+        return dict(self.clause.to_json(), kinds=list(self.kinds), needs=list(self.needs), terms=list(self.terms),
+                    items=[i.to_json() for i in self.items])
 
 
 @dataclass(frozen=True)
@@ -53,10 +57,14 @@ class Eligibility:
 
 
 def match_clauses(clauses: Sequence[Clause], kinds: Sequence[str], needs: Sequence[str],
-                  doc_ids: Sequence[str] = (), options: Options = {}) -> tuple[EligibleClause, ...]:
+                  doc_ids: Sequence[str] = (), items: Sequence = (), options: Options = {}) -> tuple[EligibleClause, ...]:
     """Clauses mentioning any chosen kind (or synonym) AND any chosen need keyword, within `doc_ids` if
-    given; `options` are the corpus's kinds and needs with their words."""
+    given, each with its support items (`items`: the index's, ingest/items.SupportItem); `options` are
+    the corpus's kinds and needs with their words."""
     kind_words, need_words = options.get("kinds", {}), options.get("needs", {})
+    by_clause: dict[str, list] = {}
+    for item in items:
+        by_clause.setdefault(item.clause_id, []).append(item)
     unknown = [k for k in kinds if k not in kind_words] + [n for n in needs if n not in need_words]
     if unknown:
         raise PolicyQAError(f"unknown options: {'、'.join(unknown)}", value="、".join(unknown),
@@ -75,5 +83,5 @@ def match_clauses(clauses: Sequence[Clause], kinds: Sequence[str], needs: Sequen
             continue
         words = [w for k in got_kinds for w in kind_words[k]] + [w for n in got_needs for w in need_words[n]]
         terms = tuple(dict.fromkeys(w for w in words if w in text))
-        out.append(EligibleClause(c, tuple(got_kinds), tuple(got_needs), terms))
+        out.append(EligibleClause(c, tuple(got_kinds), tuple(got_needs), terms, tuple(by_clause.get(c.id, ()))))
     return tuple(out)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from index.build import BuildLock, BuildLockedError
+from index.engine import EngineSpec
 from index.locks import FileLock, LockHeld
 from index.store import file_digest, live_version_name, open_index, point_to, read_manifest
 from ingest.loaders import iter_corpus_files
@@ -106,7 +107,8 @@ class Recovery:
                 "unindexed": list(self.unindexed), "missing": list(self.missing)}
 
 
-def recover(corpus_dir: Path, index_dir: Path, *, locked: bool = False, check_corpus: bool = True) -> Recovery:
+def recover(corpus_dir: Path, index_dir: Path, *, locked: bool = False, check_corpus: bool = True,
+            engine: EngineSpec | None = None) -> Recovery:
     """Finish or undo a change a crash interrupted, remove crash debris, and report what still differs
     between the corpus and the live index. Logs one line for each thing it did. `locked`: the caller
     holds the change lock; otherwise it is taken here, and nothing is done if another process holds it
@@ -116,7 +118,7 @@ def recover(corpus_dir: Path, index_dir: Path, *, locked: bool = False, check_co
         return Recovery()
     try:
         with change_lock(index_dir) if not locked else nullcontext():
-            outcome, entry = _finish_journal(corpus_dir, index_dir)
+            outcome, entry = _finish_journal(corpus_dir, index_dir, engine)
             debris = _remove_debris(corpus_dir, index_dir)
             unindexed, missing = corpus_mismatch(corpus_dir, index_dir) if check_corpus else ((), ())
     except ChangeLockedError as exc:
@@ -129,12 +131,12 @@ def recover(corpus_dir: Path, index_dir: Path, *, locked: bool = False, check_co
     return Recovery(outcome, entry, debris, unindexed, missing)
 
 
-def _finish_journal(corpus_dir: Path, index_dir: Path) -> tuple[str, dict | None]:
+def _finish_journal(corpus_dir: Path, index_dir: Path, engine: EngineSpec | None = None) -> tuple[str, dict | None]:
     entry = read_journal(index_dir)
     if entry is None:
         return "", None
     file = corpus_dir / entry["file"]
-    sources = _live_sources(index_dir, entry.get("before", ""))
+    sources = _live_sources(index_dir, entry.get("before", ""), engine)
     if entry["action"] == "upload":
         done = sources.get(entry["file"]) == entry.get("sha256")
         if not done and file.is_file() and file_digest(file) == entry.get("sha256"):
@@ -156,17 +158,18 @@ def _finish_journal(corpus_dir: Path, index_dir: Path) -> tuple[str, dict | None
     return outcome, entry
 
 
-def _live_sources(index_dir: Path, before: str) -> dict[str, str]:
+def _live_sources(index_dir: Path, before: str, engine: EngineSpec | None = None) -> dict[str, str]:
     """source → content hash of the live version; a live version that fails its checks is rolled back
     to `before` first (a crash between publishing and verifying)."""
     try:
-        data = open_index(index_dir)
+        data = open_index(index_dir, engine=engine)
     except IndexFolderError as exc:
         if not before or live_version_name(index_dir) == before:
             raise
         log.error("the index version published by the interrupted change fails its checks (%s); going back to %s", exc, before)
         point_to(index_dir, before)
-        data = open_index(index_dir)
+        data = open_index(index_dir, engine=engine)
+    data.engine.close()
     return {row.get("source", ""): row.get("content_hash", "") for row in data.manifest["documents"].values()}
 
 

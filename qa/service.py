@@ -1,7 +1,8 @@
 """One long-lived Service behind the web app: a warmed-up Retriever and Answerer, the corpus folder and its rules.
 
-What it adds to the library: the views the UI and API show (departments, documents with clause trees,
-政策匹配 eligibility from qa/eligibility.py), corpus changes (qa/changes.py: each upload or removal a
+What it adds to the library: the views the UI and API show (departments in their places, documents
+with clause trees, 政策匹配 eligibility from qa/eligibility.py, the 政策计算器 and 任务分工表 of
+qa/calculator.py), corpus changes (qa/changes.py: each upload or removal a
 transaction over the corpus file, the index version and the loaded snapshot), the start-up check that
 finishes or undoes a change a crash interrupted (qa/journal.py), a watcher that switches to versions
 other processes publish, and generators behind the gate of qa/gate.py (bounded concurrent generation).
@@ -29,6 +30,7 @@ from qa.changes import CorpusChange, CorpusEditor, control_token, safe_filename 
 from qa.eligibility import Eligibility, match_clauses
 from qa.gate import GenerationGate
 from qa.journal import Recovery, recover
+from qa.calculator import Calculator
 from qa.views import DepartmentView, DocumentInfo, department_view, document_infos
 
 log = logging.getLogger(__name__)
@@ -54,12 +56,13 @@ class Service:
         self.editor = CorpusEditor(retriever, self.corpus_dir, max_bytes=self.max_bytes, max_documents=max_documents,
                                    max_clause_chars=max_clause_chars, keep_versions=keep_versions)
         self.watcher = IndexWatcher(retriever.holder, watch_interval_s)
+        self.calculator = Calculator(retriever)  # 政策计算器 and 任务分工表 (qa/calculator.py)
         self.recovery = Recovery()
 
     def recover(self) -> Recovery:
         """The start-up check (qa/journal.py): finish or undo a change a crash interrupted, remove its
         debris, and report files the index lacks or has without a file. Run before the index loads."""
-        self.recovery = recover(self.corpus_dir, self.retriever.index_dir)
+        self.recovery = recover(self.corpus_dir, self.retriever.index_dir, engine=self.retriever.engine)
         return self.recovery
 
     def warm_up(self, *, generator: bool = False) -> "Service":
@@ -105,11 +108,17 @@ class Service:
         """Every responsible unit in the index with its lead and total provision counts."""
         return unit_counts(self.retriever.snapshot().clauses)
 
-    def department(self, name: str) -> DepartmentView:
-        """Every provision `name` leads or shares, grouped by document (as `policyqa departments NAME`);
-        NotFoundError / AmbiguousError when no unit or several match."""
+    def department(self, name: str, *, place: str | None = None, doc: str | None = None) -> DepartmentView:
+        """Every provision `name` leads or shares, grouped by document (as `policyqa departments NAME`),
+        within one place ("阳泉市·市科技局" names both) and document if given; NotFoundError /
+        AmbiguousError when no unit or several match."""
         snap = self.retriever.snapshot()
-        return department_view(snap.clauses, {d: m.title for d, m in snap.documents.items()}, name)
+        if "·" in name:
+            place, name = name.split("·", 1)
+        doc_ids = self.retriever.resolve_docs(doc, snap) if doc else None
+        clauses = [c for c in snap.clauses if (not doc_ids or c.doc_id in doc_ids)
+                   and (not place or place in snap.documents[c.doc_id].region)]
+        return department_view(clauses, {d: m.title for d, m in snap.documents.items()}, name)
 
     def documents(self) -> list[DocumentInfo]:
         """Every indexed document with metadata, format, clause count and outline."""
@@ -130,7 +139,8 @@ class Service:
                 names = "、".join(m.region or m.title for m in snap.documents.values())
                 raise NotFoundError(f"no documents of '{place}'", what="place", value=place, hint=f"known: {names}",
                                     zh=f"没有“{place}”的政策文件；现有：{names}") from None
-        items = match_clauses(snap.clauses, list(kinds), list(needs), doc_ids, snap.vocabulary.eligibility)
+        items = match_clauses(snap.clauses, list(kinds), list(needs), doc_ids, items=snap.items,
+                              options=snap.vocabulary.eligibility)
         return Eligibility(tuple(kinds), tuple(needs), tuple(doc_ids), items)
 
     def eligibility_options(self) -> tuple[list[str], list[str]]:

@@ -14,6 +14,7 @@ from index.search import Retriever, check_question
 from qa import context
 from qa.answer import Answer
 from qa.followup import rewrite
+from qa.item_answers import item_step
 from qa.listing import list_clauses, plan_listing
 from qa.prompts import PromptLibrary
 from qa.replies import listing_reply, refusal
@@ -53,6 +54,8 @@ def plan_step(turn: Turn, retriever: Retriever, prompts: PromptLibrary, *, conte
     items = list_clauses(plan, snap.clauses, list(doc_ids) or None) if plan else []
     if items:
         return replace(turn, plan="list", answer=listing_reply(turn, plan, items))
+    if (found := item_step(turn, refusal_policy(snap))) is not None:  # amounts and units from support items
+        return replace(turn, plan="items", answer=found)
     decision = refusal_policy(snap).decide(turn.standalone, list(turn.terms), list(turn.hits), exact=turn.exact)
     if decision:
         answer: Answer = refusal(turn, decision.message, turn.generator)

@@ -85,3 +85,25 @@ def make_service(template: Path, root: Path, *, generators=None, gate=None, embe
 def fresh(template, tmp_path):
     """A Service whose corpus and index this test may change; uploads limited to 0.05 MB."""
     return make_service(template, tmp_path, max_file_mb=0.05)
+
+
+@pytest.fixture(scope="session")
+def milvus_spec(tmp_path_factory):
+    """Where the Milvus tests write: the server POLICYQA_TEST_MILVUS_URI names (token in
+    POLICYQA_TEST_MILVUS_TOKEN) when one exists, else one Milvus Lite file for the session, held open so
+    its engine starts once (each test makes its own collections)."""
+    from pydantic import SecretStr
+
+    from index import milvus_lite
+    from index.engine import EngineSpec
+
+    server = os.environ.get("POLICYQA_TEST_MILVUS_URI", "")
+    if server:
+        yield EngineSpec("milvus", server, SecretStr(os.environ.get("POLICYQA_TEST_MILVUS_TOKEN", "")))
+        return
+    path = tmp_path_factory.mktemp("milvus") / "tests.db"
+    milvus_lite.acquire(path)
+    try:
+        yield EngineSpec("milvus", str(path))
+    finally:
+        milvus_lite.release(path)

@@ -229,13 +229,19 @@ def test_ui_refusal_shows_related_clauses_under_a_notice(service):
     assert "<mark>" not in cards and "## 可能相关的条款（不构成依据）" in export
 
 
-def test_ui_department_and_match_views(service):
-    ui = WebUI(service)
-    view = ui.department_view("市科技局")
-    assert f"共 {service.department('市科技局').total} 项" in view and view.count("class='pq-card'") == service.department("市科技局").total
-    html = ui.match(["科技型中小企业"], ["融资"], "")
+def test_ui_department_view_is_one_unit_in_its_place_and_keyword_match_still_finds_clauses(service):
+    from faces.webui_calc import CalculatorUI
+
+    ui = CalculatorUI(service)
+    label = next(value for _, value in ui.unit_choices() if value.endswith("·市科技局"))
+    view, csv_file, xlsx_file = ui.duties(label, "", "")
+    place_total = service.department(label).total
+    assert f"共 {place_total} 项" in view and view.count("class='pq-card'") == place_total
+    assert place_total < service.department("市科技局").total  # the other cities' 市科技局 are other units
+    assert csv_file.endswith(".csv") and xlsx_file.endswith(".xlsx")
+    html = ui.keyword_match(["科技型中小企业"], ["融资"], "")
     assert "来自 4 份文件" in html and "<mark>" in html
-    assert "请至少选择" in ui.match([], [], "")
+    assert "请至少选择" in ui.keyword_match([], [], "")
 
 
 # --------------------------------------------------------------------------- uploads and removals

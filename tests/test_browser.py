@@ -1,4 +1,5 @@
-"""The real app in Debian's chromium: ask, read the citation cards, open 部门职责, upload a document and find it.
+"""The real app in Debian's chromium: ask, read the citation cards, open 部门职责 (one unit in its place), search
+clauses by kind and need, upload a document and find it.
 
 The app runs as `python app.py` in a subprocess on a free port, over an index that `policyqa build`
 writes into tmp_path from a copy of corpus/ with the real e5 model; answers use the extractive
@@ -151,23 +152,39 @@ def test_html_in_a_question_shows_as_text_and_never_runs(page):
     page.screenshot(path=str(ARTIFACTS / "browser-bad-input.png"), full_page=True)
 
 
-def test_department_view_lists_every_provision_of_a_unit(page, server):
+def test_department_view_lists_every_provision_of_a_unit_in_its_place(page, server):
     import json
 
     _tab(page, "部门职责")
     picker = page.locator("#pq-unit input")
     picker.click()
     picker.fill("市科技局")
-    page.get_by_role("option", name="市科技局（").first.click()
+    option = page.get_by_role("option", name="·市科技局（").first
+    label = option.inner_text().split("（")[0]
+    option.click()
     page.wait_for_selector("#pq-unit-view h3", timeout=30_000)
-    total = json.load(urllib.request.urlopen(server + "/api/departments/" + urllib.parse.quote("市科技局")))["total"]
-    assert f"共 {total} 项" in page.locator("#pq-unit-view h3").inner_text()
+    total = json.load(urllib.request.urlopen(server + "/api/departments/" + urllib.parse.quote(label)))["total"]
+    merged = json.load(urllib.request.urlopen(server + "/api/departments/" + urllib.parse.quote("市科技局")))["total"]
+    assert f"共 {total} 项" in page.locator("#pq-unit-view h3").inner_text() and total < merged
     assert page.locator("#pq-unit-view .pq-card").count() == total
+    assert page.locator("#pq-tasks tbody tr").count() == total
     page.screenshot(path=str(ARTIFACTS / "browser-departments.png"))
+    with page.expect_download(timeout=30_000) as download:
+        page.locator("#pq-xlsx").click()
+    saved = ARTIFACTS / "browser-tasks.xlsx"
+    download.value.save_as(str(saved))
+    from openpyxl import load_workbook
+
+    rows = list(load_workbook(saved).active.iter_rows(min_row=3, values_only=True))
+    view = json.load(urllib.request.urlopen(server + "/api/departments/" + urllib.parse.quote(label)))
+    assert [r[5].split(" ", 1)[1] for r in rows] == [c["path"] for d in view["documents"] for c in d["clauses"]]
+    printed = urllib.request.urlopen(server + page.locator("#pq-print").get_attribute("href")).read().decode()
+    assert printed.count("<tr>") == total + 1
 
 
-def test_policy_matching_finds_clauses_in_several_documents(page):
-    _tab(page, "政策匹配")
+def test_keyword_matching_finds_clauses_in_several_documents(page):
+    _tab(page, "政策计算器")
+    page.locator("#pq-keyword").get_by_text("按主体类型与需求查找条款").click()
     page.locator("#pq-kinds").get_by_label("科技型中小企业").check()
     page.locator("#pq-needs").get_by_label("融资").check()
     page.locator("#pq-go").click()

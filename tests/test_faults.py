@@ -93,10 +93,10 @@ def _faiss_to_dev_full(monkeypatch):
 
 
 WRITERS = {
-    "clause file": lambda mp: mp.setattr("index.build.write_jsonl", enospc),
+    "clause file": lambda mp: mp.setattr("index.writer.write_jsonl", enospc),
     "FAISS file": _faiss_to_dev_full,
     "BM25 arrays": lambda mp: mp.setattr("index.lexical.LexicalIndex.save", lambda self, folder: _fail_bm25(folder)),
-    "manifest": lambda mp: mp.setattr("index.build.write_json", enospc),
+    "manifest": lambda mp: mp.setattr("index.writer.write_json", enospc),
     "CURRENT pointer": _pointer_fails,
 }
 
@@ -125,7 +125,7 @@ def test_disk_full_mid_build_keeps_the_previous_version_live_and_leaves_no_debri
 def test_disk_full_during_an_upload_is_a_clear_503_and_the_app_keeps_serving(fresh, monkeypatch):
     client = local_client(create_app(hashing_settings(fresh.corpus_dir.parent), service=fresh, ui=False))
     version = client.get("/api/health").json()["index_version"]
-    monkeypatch.setattr("index.build.write_json", enospc)
+    monkeypatch.setattr("index.writer.write_json", enospc)
     r = client.post("/api/documents", files={"file": ("量子.txt", NEW_DOC.encode())})
     assert r.status_code == 503 and "free disk space" in r.json()["error"]
     assert not (fresh.corpus_dir / "量子.txt").exists()  # the corpus agrees with the live index

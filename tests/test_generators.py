@@ -271,12 +271,11 @@ def llama() -> LlamaGenerator:
 @pytest.mark.llm
 @needs_llm
 def test_llama_streams_grounded_chinese_answer(llama):
-    start = time.perf_counter()
     pieces = llama.stream(GROUNDED, max_tokens=64)
-    first = next(pieces)
-    first_s = time.perf_counter() - start
-    text = first + "".join(pieces)
-    assert first and first_s < 60  # generous: the machine may be shared with other test runs
+    first = next(pieces)  # a piece arrives before the rest is generated (speed is eval/bench_llm.py's job)
+    rest = list(pieces)
+    text = first + "".join(rest)
+    assert first and rest
     assert CJK.search(text), text
     assert "发展改革委" in text, text
 

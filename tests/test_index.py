@@ -37,7 +37,7 @@ def built(corpus, tmp_path):
 def test_first_build_embeds_everything(built):
     _, index_dir, report = built
     data = open_index(index_dir, model="hashing-bigram-256")
-    assert report.embedded == report.clauses == len(data.clauses) == data.dense.ntotal
+    assert report.embedded == report.clauses == len(data.clauses) == data.engine.count()
     assert sorted(report.added) == ["county-innovation", "shuozhou-2014", "xinzhou-2021", "yangquan-2017"]
     m = data.manifest
     assert m["dimension"] == 256 and m["metric"] == "inner_product" and m["counts"]["documents"] == 4

@@ -35,8 +35,8 @@ STEPS = {
     "journaled": ("qa.changes", "write_journal", "after"),
     "placed": ("qa.changes", "CorpusEditor._link", "after"),
     "embedding": ("index.embedder", "HashingEmbedder.embed_passages", "before"),
-    "written": ("index.build", "_write_version", "after"),
-    "published": ("index.build", "_publish_or_discard", "after"),
+    "written": ("index.writer", "_write_version", "after"),
+    "published": ("index.writer", "_publish_or_discard", "after"),
     "swapped": ("qa.changes", "clear_journal", "before"),  # the new version is in memory, the journal not yet cleared
 }
 UPLOAD_OUTCOME = {"staged": "", "journaled": "rolled back", "placed": "rolled back", "embedding": "rolled back",
