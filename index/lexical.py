@@ -62,6 +62,13 @@ def _stop_words() -> frozenset[str]:
     return frozenset(words("stop_words"))
 
 
+def general_frequency(word: str) -> float:
+    """How often `word` occurs in the language at large: its share of jieba's general dictionary counts
+    (0.0 for a word the dictionary does not know)."""
+    base = _base_dictionary()
+    return base.FREQ.get(word, 0) / base.total
+
+
 _BASE = None
 _BASE_LOCK = threading.Lock()
 

@@ -50,7 +50,9 @@ def plan_step(turn: Turn, retriever: Retriever, prompts: PromptLibrary, *, conte
     r = turn.route
     doc_ids = tuple(retriever.resolve_docs(turn.doc, snap) or r.doc_ids)
     turn = replace(turn, doc_ids=doc_ids)
-    plan = plan_listing(turn.standalone, list(r.departments), list(doc_ids), list(turn.terms), place_index(snap)[0])
+    outside = refusal_policy(snap).outside(turn.standalone)  # a place no document names: no list either
+    plan = None if outside else plan_listing(turn.standalone, list(r.departments), list(doc_ids), list(turn.terms),
+                                             place_index(snap)[0])
     items = list_clauses(plan, snap.clauses, list(doc_ids) or None) if plan else []
     if items:
         return replace(turn, plan="list", answer=listing_reply(turn, plan, items))
