@@ -128,8 +128,8 @@ _OPTIONS = {
               (("profile", "JSON file with one profile object (region, kinds, industry, facts, …)"),)),
     "tasks": ("任务分工表 of a document, a unit or a place", cmd_tasks,
               (("--doc", "one document (id, title, alias or region)"),
-               ("--unit", "a responsible unit (市科技局, or 山西省阳泉市·市科技局)"),
-               ("--place", "a place (阳泉市): its documents' units only"),
+               ("--unit", "a responsible unit as `departments` lists it, or PLACE·UNIT for one place's"),
+               ("--place", "a place as the documents name it: its documents' units only"),
                ("--xlsx", "also write the table to this XLSX file"), ("--csv", "also write the table to this CSV file"))),
 }
 

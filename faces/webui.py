@@ -150,7 +150,7 @@ class WebUI(LibraryTab):
                 ui.chatbot = gr.Chatbot(show_label=False, height=480, feedback_options=None, buttons=["copy"],
                                         elem_id="pq-chat", placeholder="在下方输入问题。回答只在逐句核对原文后显示。")
                 ui.question = gr.Textbox(label="问题（按回车键发送）", lines=1, max_lines=4,
-                                         placeholder="例如：阳泉对科技型中小企业融资有哪些支持？", elem_id="pq-question")
+                                         placeholder="例如：这项补贴的标准是多少？由哪个部门牵头？", elem_id="pq-question")
                 with gr.Row():
                     ui.send = gr.Button("发送", variant="primary", elem_id="pq-send")
                     ui.stop = gr.Button("停止", variant="stop", visible=False, elem_id="pq-stop")

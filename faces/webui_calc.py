@@ -176,7 +176,7 @@ class CalculatorTabs(CalculatorUI):
         the keyword search's place picker (refreshed after uploads)."""
         import gradio as gr
 
-        from qa.eligibility import KINDS, NEEDS
+        kind_options, need_options = self.service.eligibility_options()
 
         gr.Markdown("填写企业情况，计算可申请的扶持事项：金额上限、已满足与待确认的条件、受理部门，每项附原文出处。")
         with gr.Row():
@@ -196,8 +196,8 @@ class CalculatorTabs(CalculatorUI):
         result = gr.HTML(elem_id="pq-calc-result")
         go.click(self.calculate, [region, kinds, industry, founded, employees, revenue, rd, facts], result)
         with gr.Accordion("按主体类型与需求查找条款", open=False, elem_id="pq-keyword"):
-            kind_box = gr.CheckboxGroup(list(KINDS), label="主体类型", elem_id="pq-kinds")
-            needs = gr.CheckboxGroup(list(NEEDS), label="需求", elem_id="pq-needs")
+            kind_box = gr.CheckboxGroup(kind_options, label="主体类型", elem_id="pq-kinds")
+            needs = gr.CheckboxGroup(need_options, label="需求", elem_id="pq-needs")
             place = gr.Dropdown(doc_choices("全部地区"), value="", label="地区 / 文件")
             search = gr.Button("匹配政策", elem_id="pq-go")
             found = gr.HTML(elem_id="pq-match")

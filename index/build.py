@@ -28,10 +28,11 @@ import numpy as np
 from index.embedder import Embedder, model_fingerprint
 from index.engine import EngineSpec
 from index.engines import engine_class
-from index.lexical import Tokenizer, load_terms
+from index.lexical import Tokenizer
 from index.locks import FileLock, LockHeld
 from index.store import FORMAT_VERSION, IndexData, doc_meta_to_json, open_index, read_manifest
 from index.item_store import ItemExtractor
+from index.vocabulary import CorpusVocabulary, corpus_vocabulary
 from index.writer import write_version
 from ingest.corpus import CorpusLoad, load_corpus
 from ingest.records import PATH_SEP, Clause, DocMeta
@@ -169,6 +170,7 @@ class BuildPlan:
     documents: dict[str, dict]
     user_words: list[str]
     report: BuildReport
+    vocabulary: CorpusVocabulary = CorpusVocabulary()
 
     @property
     def dict_key(self) -> str:
@@ -181,9 +183,10 @@ class BuildPlan:
         return [i for i, src in enumerate(self.sources) if src is None]
 
 
-def plan_build(loaded: CorpusLoad, prev: IndexData | None) -> BuildPlan:
+def plan_build(loaded: CorpusLoad, prev: IndexData | None, vocabulary: CorpusVocabulary | None = None) -> BuildPlan:
     """Decide, document by document, what is reused from `prev` (same file hash and metadata) and what
-    is new or changed; removed documents are those of `prev` the corpus no longer has."""
+    is new or changed; removed documents are those of `prev` the corpus no longer has. The BM25 user
+    dictionary is the corpus vocabulary's terms (derived from `loaded` unless given)."""
     report = BuildReport(skipped=list(loaded.skipped))
     prev_docs = prev.manifest["documents"] if prev else {}
     prev_rows: dict[str, list[int]] = {}
@@ -211,9 +214,8 @@ def plan_build(loaded: CorpusLoad, prev: IndexData | None) -> BuildPlan:
             doc_id=doc_id, content_hash=doc.content_hash, format=doc.format, key=key, clauses=len(rows))
     metas = {d.meta.doc_id: d.meta for d in loaded.documents}
     report.removed = sorted(set(prev_docs) - set(metas))
-    user_words = sorted({u for c in loaded.clauses for u in c.departments} | set(load_terms())
-                        | {a for m in metas.values() for a in m.aliases})
-    return BuildPlan(clauses, sources, metas, documents, user_words, report)
+    vocabulary = vocabulary or corpus_vocabulary(loaded)
+    return BuildPlan(clauses, sources, metas, documents, sorted(vocabulary.terms), report, vocabulary)
 
 
 def embed_plan(plan: BuildPlan, prev: IndexData | None, embedder: Embedder, *,
@@ -270,6 +272,8 @@ def plan_manifest(plan: BuildPlan, embedder: Embedder, dimension: int, settings_
         "passage": passage,
         "lexical_dictionary": plan.dict_key,
         "user_words": plan.user_words,
+        "vocabulary": plan.vocabulary.to_json(),  # the corpus's own words (index/vocabulary.py)
+        "vocabulary_digest": plan.vocabulary.digest,
         "documents": plan.documents,
         "library_versions": _lib_versions(),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -302,10 +306,11 @@ def build_index(
             loaded = corpus if isinstance(corpus, CorpusLoad) else load_corpus(corpus, max_bytes=max_bytes, limit=limit)
             if not loaded.documents:
                 raise PolicyQAError(f"no documents could be ingested from {corpus if isinstance(corpus, Path) else 'the corpus'}; add .txt/.md/.docx/.html/.pdf files")
-            settings_key = {"max_clause_chars": limit, "version": SPLITTER_VERSION}
+            vocabulary = corpus_vocabulary(loaded)
+            settings_key = {"max_clause_chars": limit, "version": SPLITTER_VERSION, "unit_aliases": vocabulary.aliases_key}
             passage = {"context_weight": context_weight}
             prev = _previous(index_dir, embedder.name, settings_key, passage, engine)
-            plan = plan_build(loaded, prev)
+            plan = plan_build(loaded, prev, vocabulary)
             matrix = embed_plan(plan, prev, embedder, progress=progress, context_weight=context_weight)
             tokens = tokenise_plan(plan, prev)
             if prev is not None:

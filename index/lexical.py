@@ -2,7 +2,7 @@
 
 bm25s keeps BM25 weights in a sparse matrix, so scoring all clauses for one question is a sparse
 row sum (milliseconds at 150k clauses), where rank_bm25 loops in Python. The user dictionary adds
-the corpus's department names and policy terms so "市科技局" or "科技型中小企业" stay one token.
+the corpus's own words (index/vocabulary.py: unit names, aliases, defined and quoted terms) so "市科技局" or "科技型中小企业" stay one token.
 Each clause is indexed with its document context (title, region, aliases, breadcrumb), because
 questions name places and documents that the clause text never mentions.
 """
@@ -12,15 +12,15 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 
 from policyqa.text import normalize
+from policyqa.vocab import words
 
-TERMS_FILE = Path(__file__).with_name("terms.txt")
-_STOP = set("的 了 和 与 及 或 在 是 为 对 等 中 将 把 被 有 由 以 之 于 其 并 也 就 都 而 这 那 哪些 什么 怎么 如何 吗 呢 啊 吧 多少 哪个 哪 请问 一下 我们 我 你 他 可以 能 会 要".split())
 _TOKEN = re.compile(r"[\w\u4e00-\u9fff%.]+")
 
 
@@ -49,11 +49,24 @@ class Tokenizer:
         """Search-mode tokens of `text` (overlapping sub-words included, as BM25 likes)."""
         text = normalize(text).lower()
         out = []
+        stop = _stop_words()
         for tok in self._load().lcut_for_search(text):
             tok = tok.strip()
-            if tok and tok not in _STOP and _TOKEN.fullmatch(tok):
+            if tok and tok not in stop and _TOKEN.fullmatch(tok):
                 out.append(tok)
         return out
+
+
+@lru_cache(maxsize=1)
+def _stop_words() -> frozenset[str]:
+    return frozenset(words("stop_words"))
+
+
+def general_frequency(word: str) -> float:
+    """How often `word` occurs in the language at large: its share of jieba's general dictionary counts
+    (0.0 for a word the dictionary does not know)."""
+    base = _base_dictionary()
+    return base.FREQ.get(word, 0) / base.total
 
 
 _BASE = None
@@ -73,11 +86,6 @@ def _base_dictionary():
             base.initialize()
             _BASE = base
         return _BASE
-
-
-def load_terms(path: Path = TERMS_FILE) -> list[str]:
-    """The policy-term list shipped with the index package."""
-    return [line.split()[0] for line in path.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
 
 
 class LexicalIndex:

@@ -20,12 +20,12 @@ from index.embedder import Embedder
 from index.engine import EngineSpec, Where
 from index.fusion import FusionWeights, complete, fuse  # noqa: F401  (FusionWeights: part of this module's interface)
 from index.lexical import Tokenizer
-from index.routing import Route, route
+from index.routing import canonical_label, route
 from index.snapshot import Snapshot, SnapshotHolder
 from index.store import IndexData
 from ingest.departments import resolve_unit
 from policyqa.text import normalize
-from ingest.records import Hit, SearchResult
+from ingest.records import Hit, Route, SearchResult
 from policyqa.errors import NotFoundError, PolicyQAError, QuestionError
 
 MODES = ("hybrid", "dense", "bm25")
@@ -115,9 +115,11 @@ class Retriever:
 
     def search(self, question: str, k: int = 5, *, doc: str | list[str] | None = None,
                department: str | None = None, mode: str = "hybrid", steer: bool = True,
-               snapshot: Snapshot | None = None) -> SearchResult:
-        """The top-k clauses for `question`, with routing notes and per-stage timings, all from one
-        index version (`snapshot`, or the live one taken once here)."""
+               snapshot: Snapshot | None = None, routed: Route | None = None) -> SearchResult:
+        """The top-k clauses for `question`, with its route, the clauses found by number, routing notes
+        and per-stage timings, all from one index version (`snapshot`, or the live one taken once here).
+        `routed`: the question's route if the caller already read it (else it is read here; `steer`
+        False searches without one)."""
         t_start = time.perf_counter()
         q = check_question(question, self.max_question_chars)
         if mode not in MODES:
@@ -127,17 +129,17 @@ class Retriever:
         n = len(data.clauses)
         timings: dict[str, float] = {}
         notes: list[str] = []
-        r = route(q, snap.documents, snap.units) if steer else Route((), (), ())
+        r = (routed or route(q, snap.documents, snap.units)) if steer else Route()
         allowed, where = self._allowed_rows(snap, doc, department, r, notes)
         if allowed is not None and len(allowed) == 0 or n == 0:
             return SearchResult(q, (), {"total": (time.perf_counter() - t_start) * 1000},
-                                tuple(notes + ["no clause matches the filters"]), snap.version)
+                                tuple(notes + ["no clause matches the filters"]), snap.version, r)
 
         dense_rank, lexical_rank = self._routes(snap, q, mode, where, timings)
 
         t0 = time.perf_counter()
         scores = self._fuse(dense_rank, lexical_rank)
-        exact = self._exact_rows(data, r, allowed)
+        exact = self._exact_rows(snap, r, allowed)
         if exact:
             notes.append("clause number: " + "、".join(data.clauses[i].id for i in exact))
             top = max(scores.values(), default=0.0)
@@ -150,7 +152,8 @@ class Retriever:
         hits = tuple(Hit(data.clauses[row], score, rank) for rank, (row, score) in enumerate(ranked, start=1))
         timings["fuse"] = (time.perf_counter() - t0) * 1000
         timings["total"] = (time.perf_counter() - t_start) * 1000
-        return SearchResult(q, hits, timings, tuple(notes), snap.version)
+        return SearchResult(q, hits, timings, tuple(notes), snap.version, r,
+                            tuple(data.clauses[row].id for row in exact))
 
     def _allowed_rows(self, snap: Snapshot, doc, department, r: Route,
                       notes: list[str]) -> tuple[np.ndarray | None, Where | None]:
@@ -217,13 +220,14 @@ class Retriever:
         return out
 
     @staticmethod
-    def _exact_rows(data: IndexData, r: Route, allowed: np.ndarray | None) -> list[int]:
+    def _exact_rows(snap: Snapshot, r: Route, allowed: np.ndarray | None) -> list[int]:
         if not r.clause_refs:
             return []
         allowed_set = set(allowed.tolist()) if allowed is not None else None
+        labels = snap.derived("labels", lambda: tuple(canonical_label(c.id.split("#", 1)[1].split("~")[0])
+                                                      for c in snap.clauses))
         rows = []
-        for row, c in enumerate(data.clauses):
-            label = c.id.split("#", 1)[1].split("~")[0]
+        for row, label in enumerate(labels):
             if any(label == ref or label.endswith("." + ref) for ref in r.clause_refs):
                 if allowed_set is None or row in allowed_set:
                     rows.append(row)

@@ -26,6 +26,7 @@ from index.engine import EngineSpec
 from index.item_store import read_items
 from index.lexical import Tokenizer
 from index.store import IndexData, live_version_name, open_index
+from index.vocabulary import CorpusVocabulary
 from ingest.records import DocMeta
 from policyqa.errors import IndexFolderError
 
@@ -48,13 +49,14 @@ class DocFile:
 @dataclass(frozen=True, eq=False)
 class Snapshot:
     """A loaded index version with its lookups: rows per document, unit names, document metadata, the
-    tokenizer. `derived(key, build)` memoises further per-version views (refusal rules, place names)."""
+    tokenizer, the corpus's own vocabulary (index/vocabulary.py). `derived(key, build)` memoises further per-version views (refusal rules, place names)."""
 
     data: IndexData
     documents: Mapping[str, DocMeta]
     units: tuple[str, ...]
     rows_by_doc: Mapping[str, np.ndarray]
     tokenizer: Tokenizer
+    vocabulary: CorpusVocabulary = CorpusVocabulary()
     _memo: dict = field(default_factory=dict, repr=False)
     _memo_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -70,7 +72,7 @@ class Snapshot:
         return cls(data=data, documents=MappingProxyType(dict(data.documents)),
                    units=tuple(sorted({u for c in data.clauses for u in c.departments})),
                    rows_by_doc=MappingProxyType({k: np.asarray(v, dtype=np.int64) for k, v in rows.items()}),
-                   tokenizer=tokenizer)
+                   tokenizer=tokenizer, vocabulary=CorpusVocabulary.from_json(data.manifest.get("vocabulary") or {}))
 
     @property
     def version(self) -> str:

@@ -9,7 +9,7 @@ places (so a one-character name such as 临县 is missed rather than letting 城
 inside 《》 are cited documents and do not count; from the body text only a run that starts with a
 word jieba tags as a place (ns) and is named twice, or one in the opening lines, counts. A later
 source may refine the region when it contains it ("广州市" -> "广州市越秀区"). The word lists live in
-`data/about.json`.
+`policyqa/data/about.json`.
 
 Duplicates: two documents whose sentences (NFKC, no whitespace) overlap by at least 90% are the same
 text under two names; the later one (in corpus order) records the earlier one's file.
@@ -17,17 +17,15 @@ text under two names; the later one (in corpus order) records the earlier one's 
 
 from __future__ import annotations
 
-import json
 import re
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 from policyqa.text import match_key, split_sentences
 from ingest.titles import ends_like_title, guess_title
+from policyqa.vocab import table
 
-WORDS_FILE = Path(__file__).with_name("data") / "about.json"
 _DATE = r"(\d{4})\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})\s*日?"
 _HEAD_LINES = 30
 _SIGNATURE_LINES = 8
@@ -45,10 +43,8 @@ class About:
     region: str = ""
 
 
-@lru_cache(maxsize=1)
-def _words() -> dict[str, list[str]]:
-    data = json.loads(WORDS_FILE.read_text(encoding="utf-8"))
-    return {k: v for k, v in data.items() if not k.startswith("_")}
+def _words() -> dict[str, tuple[str, ...]]:
+    return table("about")
 
 
 def _alternation(key: str) -> str:

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from pathlib import Path
 
-from ingest.vocab import groups
+from policyqa.vocab import DATA, groups
 from policyqa.text import CN_NUM, normalize, to_int
 
-WORDS_FILE = Path(__file__).with_name("data") / "item_words.txt"
+WORDS_FILE = DATA / "item_words.txt"
 _CN = CN_NUM.replace("万", "")  # 三十万元 reads as 三十 + 万元
 _NUM = rf"(?:\d+(?:,\d{{3}})*(?:\.\d+)?|[{_CN}]+)"
 _DASH = r"(?:—{1,2}|-|~|～|至|到)"

@@ -6,6 +6,13 @@ gives. The id is a slug of the file's relative path, so it stays stable across r
 whose text repeats an earlier file's is kept, flagged in `DocMeta.duplicate_of` and warned about. Without metadata the title is guessed
 from the text (`guess_title`: a Markdown heading, else the 关于…的通知 / …办法 line past any red-head
 banner and 文号, else the first short heading line).
+
+`vocabulary.json` beside metadata.json holds what a corpus knows that its documents cannot show (all
+keys optional): "unit_aliases" {written name: canonical name} for one office spelled two ways
+(applied here to every clause's units), "terms" [words the tokenizer keeps whole], "places" [place
+names the documents cover without naming them], "eligibility" {"kinds": {name: [synonyms]},
+"needs": {name: [synonyms]}} for 政策匹配. index/vocabulary.py adds what is derived from the
+documents and stores both in the index version.
 """
 
 from __future__ import annotations
@@ -22,10 +29,13 @@ from ingest.about import describe, duplicates
 from ingest.loaders import iter_corpus_files, load_text
 from ingest.records import Clause, DocMeta, Document
 from ingest.splitter import split_document
+from ingest.units import canonical
 from ingest.titles import guess_title  # noqa: F401  (part of this module's interface)
 from policyqa.errors import IngestError
 
 METADATA_FILE = "metadata.json"
+VOCABULARY_FILE = "vocabulary.json"
+_VOCABULARY_KEYS = {"unit_aliases": dict, "terms": list, "places": list, "eligibility": dict}
 log = logging.getLogger(__name__)
 
 
@@ -37,6 +47,7 @@ class CorpusLoad:
     clauses: list[Clause] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     duplicates: list[tuple[str, str, float]] = field(default_factory=list)  # (later, earlier, overlap)
+    vocabulary: dict = field(default_factory=dict)  # the corpus folder's vocabulary.json ({} when absent)
 
 
 def slugify(rel_path: str) -> str:
@@ -46,18 +57,48 @@ def slugify(rel_path: str) -> str:
     return slug or "document"
 
 
-
-
-def read_metadata(root: Path) -> dict[str, dict]:
-    """The corpus folder's metadata.json as {relative file name: fields}; {} when absent."""
-    path = root / METADATA_FILE
+def _read_json(path: Path, what: str) -> dict:
+    """A JSON object file of the corpus folder; {} when absent; IngestError when it is not one."""
     if not path.is_file():
         return {}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        raise IngestError(str(path), f"metadata file is not valid JSON: {exc}", "fix or delete it") from exc
+        raise IngestError(str(path), f"{what} file is not valid JSON: {exc}", "fix or delete it") from exc
+    if not isinstance(data, dict):
+        raise IngestError(str(path), f"{what} file is not a JSON object", "see ingest/corpus.py for its keys")
+    return data
+
+
+def read_metadata(root: Path) -> dict[str, dict]:
+    """The corpus folder's metadata.json as {relative file name: fields}; {} when absent."""
+    data = _read_json(root / METADATA_FILE, "metadata")
     return {k: v for k, v in data.items() if not k.startswith("_") and isinstance(v, dict)}
+
+
+def read_vocabulary(root: Path) -> dict:
+    """The corpus folder's vocabulary.json (see the module docstring); {} when absent. IngestError
+    naming the key when a value has the wrong shape."""
+    path = root / VOCABULARY_FILE
+    data = _read_json(path, "vocabulary")
+    out = {}
+    for key, kind in _VOCABULARY_KEYS.items():
+        if key in data and not isinstance(data[key], kind):
+            raise IngestError(str(path), f"'{key}' must be a JSON {'object' if kind is dict else 'list'}",
+                              "see ingest/corpus.py for the keys of vocabulary.json")
+        if key in data:
+            out[key] = data[key]
+    return out
+
+
+def with_aliases(clause: Clause, aliases: dict[str, str]) -> Clause:
+    """`clause` with its units spelled canonically (`aliases`: written name → canonical name)."""
+    def fold(units: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(aliases.get(u, u) for u in units))
+    if not aliases or not any(u in aliases for u in clause.departments):
+        return clause
+    return replace(clause, lead=fold(clause.lead), departments=fold(clause.departments),
+                   cooperating=fold(clause.cooperating))
 
 
 def load_document(path: Path, rel: str, meta_fields: dict | None, *, max_bytes: int) -> Document:
@@ -86,6 +127,8 @@ def load_corpus(root: Path, *, max_bytes: int = 20 * 1024 * 1024, limit: int = 4
     files, skipped = iter_corpus_files(root)
     result.skipped.extend((str(p), reason) for p, reason in skipped)
     metadata = read_metadata(root)
+    result.vocabulary = read_vocabulary(root)
+    aliases = {canonical(k): canonical(v) for k, v in result.vocabulary.get("unit_aliases", {}).items()}
     seen_ids: dict[str, str] = {}
     for path in files:
         rel = path.relative_to(root).as_posix()
@@ -101,7 +144,7 @@ def load_corpus(root: Path, *, max_bytes: int = 20 * 1024 * 1024, limit: int = 4
             continue
         seen_ids[doc.meta.doc_id] = rel
         result.documents.append(doc)
-        result.clauses.extend(clauses)
+        result.clauses.extend(with_aliases(c, aliases) for c in clauses)
     _flag_duplicates(result)
     return result
 

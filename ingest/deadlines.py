@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from ingest.vocab import groups
+from policyqa.vocab import groups
 from policyqa.text import normalize
 
 _YMD = r"\d{4}年(?:\d{1,2}月(?:\d{1,2}日)?)?"

@@ -24,10 +24,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from policyqa.text import normalize
-from ingest.units import (  # noqa: F401  (canonical, ALIASES: re-exported for qa/ and index/)
-    ALIASES,
+from policyqa.vocab import lines
+from ingest.units import (  # noqa: F401  (canonical: re-exported for qa/ and index/)
     canonical,
-    data_lines,
     has_unit_suffix,
     looks_like_unit,
     not_unit_openers,
@@ -58,7 +57,7 @@ class Tag:
 def role_words() -> dict[str, dict[str, str]]:
     """{"label": {word: role}, "phrase": {word: role}} from `data/tag_roles.txt` (loaded once)."""
     words: dict[str, dict[str, str]] = {"label": {}, "phrase": {}}
-    for line in data_lines("tag_roles.txt"):
+    for line in lines("tag_roles.txt"):
         word, role, form = line.split("\t")
         for f in ("label", "phrase") if form == "both" else (form,):
             words[f][word] = role
@@ -78,15 +77,15 @@ def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
     return re.compile(label), start, phrase
 
 
-def _units(text: str, aliases: bool, strict: bool = False) -> list[str] | None:
+def _units(text: str, strict: bool = False) -> list[str] | None:
     # Spaces separate units ("市商务局 市发改委").
     text = re.sub(r"[ ]+", "、", text.strip(" 、,;"))
-    return split_units(text, strict=strict, aliases=aliases) if text else None
+    return split_units(text, strict=strict) if text else None
 
 
 @lru_cache(maxsize=1)
 def _side_note() -> re.Pattern[str]:
-    words = _alternation(data_lines("tag_side_notes.txt"))
+    words = _alternation(lines("tag_side_notes.txt"))
     return re.compile(rf"\d{{4}}年|{words}|^[\u4e00-\u9fff]{{2,8}}[ ]*:")
 
 
@@ -101,7 +100,7 @@ def _without_side_notes(content: str) -> str:
     return "、".join(keep)
 
 
-def _labelled(body: str, aliases: bool) -> dict[str, list[str]] | None:
+def _labelled(body: str) -> dict[str, list[str]] | None:
     """Roles of a tag written as labels (牵头单位:X,配合单位:Y); None unless it opens with a label."""
     label = _patterns()[0]
     found = list(label.finditer(body))
@@ -109,14 +108,14 @@ def _labelled(body: str, aliases: bool) -> dict[str, list[str]] | None:
         return None
     roles: dict[str, list[str]] = {r: [] for r in ROLES}
     for m, nxt in zip(found, found[1:] + [None]):
-        units = _units(_without_side_notes(body[m.end() : nxt.start() if nxt else len(body)]), aliases)
+        units = _units(_without_side_notes(body[m.end() : nxt.start() if nxt else len(body)]))
         if units is None:
             return None
         roles[role_words()["label"][m.group("word")]] += units
     return roles
 
 
-def _phrased(body: str, aliases: bool) -> dict[str, list[str]] | None:
+def _phrased(body: str) -> dict[str, list[str]] | None:
     """Roles of a tag written as phrases (X牵头,Y、Z配合) or a bare unit list; None if not a tag."""
     phrase = _patterns()[2]
     roles: dict[str, list[str]] = {r: [] for r in ROLES}
@@ -126,25 +125,25 @@ def _phrased(body: str, aliases: bool) -> dict[str, list[str]] | None:
             continue
         segment = re.sub(r"^由", "", segment)  # (由市科技局牵头)
         m = phrase.fullmatch(segment)
-        if m and (units := _units(m.group("units"), aliases)):
+        if m and (units := _units(m.group("units"))):
             roles[role_words()["phrase"][m.group("word")]] += units
             worded = True
-        elif units := _units(segment, aliases, strict=True):
+        elif units := _units(segment, strict=True):
             roles["responsible"] += units
         else:
             return None
     return roles if worded or any(roles.values()) else None
 
 
-def read_tag(content: str, *, aliases: bool = True) -> dict[str, tuple[str, ...]] | None:
-    """The roles in one tag (parentheses optional): {"lead", "responsible", "cooperating"} → units,
-    canonical or as written (`aliases` False); None when `content` is not a responsibility tag."""
+def read_tag(content: str) -> dict[str, tuple[str, ...]] | None:
+    """The roles in one tag (parentheses optional): {"lead", "responsible", "cooperating"} → units
+    as written; None when `content` is not a responsibility tag."""
     body = normalize(content).replace("\n", "").strip()  # a line break inside a tag is a wrap (PDF text)
     if body[:1] == "(" and body[-1:] == ")":
         body = body[1:-1].strip()
     if not body or body.startswith(not_unit_openers()):
         return None
-    roles = _labelled(body, aliases) or _phrased(body, aliases)
+    roles = _labelled(body) or _phrased(body)
     if not roles or not any(roles.values()):
         return None
     lead = list(dict.fromkeys(roles["lead"]))
@@ -153,10 +152,10 @@ def read_tag(content: str, *, aliases: bool = True) -> dict[str, tuple[str, ...]
     return {"lead": tuple(lead), "responsible": tuple(resp), "cooperating": tuple(coop)}
 
 
-def parse_tag(content: str, *, aliases: bool = True) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+def parse_tag(content: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
     """Classify the inside of one parenthesis (or a whole tag, parentheses included); return (lead,
-    departments) or None if not a tag. Names are canonical, or as written when `aliases` is False."""
-    roles = read_tag(content, aliases=aliases)
+    departments) or None if not a tag. Names are as written."""
+    roles = read_tag(content)
     if roles is None:
         return None
     return roles["lead"], _all_units(roles)

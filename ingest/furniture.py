@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from policyqa.text import normalize
-from ingest.vocab import words
+from policyqa.vocab import words
 
 _DASH = r"[-—–―~_]"
 _PAGE_NUMBER = re.compile(

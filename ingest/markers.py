@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from policyqa.text import CN_NUM, SENTENCE_END, to_int
-from ingest.vocab import words
+from policyqa.vocab import words
 
 _N = rf"[{CN_NUM}\d]"
 _SPACED = rf"{_N}(?: *{_N})*"  # "第 十 二 条": PDF and OCR text spaces the characters out

@@ -137,14 +137,35 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class Route:
+    """What a question names, read once (index/routing.py): documents to restrict to (by name, place
+    or short title), clause references as label paths ("二.(一).3", "第3条": articles in Arabic
+    numerals), and responsible units."""
+
+    doc_ids: tuple[str, ...] = ()
+    clause_refs: tuple[str, ...] = ()
+    departments: tuple[str, ...] = ()
+
+    def to_json(self) -> dict:
+        """{doc_ids, clause_refs, departments}."""
+        return {"doc_ids": list(self.doc_ids), "clause_refs": list(self.clause_refs),
+                "departments": list(self.departments)}
+
+
+@dataclass(frozen=True)
 class SearchResult:
-    """What a search returns: the question, ranked hits, and per-stage timings in milliseconds."""
+    """What a search returns: the question, ranked hits, and per-stage timings in milliseconds.
+
+    `route` is what the question named and `exact` the ids of the clauses found by their number
+    (ranked first); code reads these fields, `notes` are for people."""
 
     question: str
     hits: tuple[Hit, ...]
     timings_ms: dict = field(default_factory=dict)
     notes: tuple[str, ...] = ()  # routing decisions, e.g. "restricted to yangquan-2017"
     index_version: str = ""  # the index version every hit comes from
+    route: Route = Route()
+    exact: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
         """The shape of `policyqa search --json`."""
@@ -154,4 +175,6 @@ class SearchResult:
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
             "notes": list(self.notes),
             "index_version": self.index_version,
+            "route": self.route.to_json(),
+            "exact": list(self.exact),
         }

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from ingest.vocab import words
+from policyqa.vocab import words
 
 _BANNER = re.compile(r".{2,30}文件")  # the red-head banner: 广州市人力资源和社会保障局文件
 _DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]{1,12}[〔\[【(（]\s*\d{4}\s*[〕\]】)）]\s*\d+\s*号")  # 穗人社规字〔2019〕6号
@@ -17,7 +17,7 @@ _ITEM_START = re.compile(r"[(（]?[一二三四五六七八九十\d]+[、.．)�
 
 
 def ends_like_title(line: str) -> bool:
-    """True for a line ending with a document-type word (办法, 细则（试行）; ingest/data/doc_types.txt)."""
+    """True for a line ending with a document-type word (办法, 细则（试行）; policyqa/data/doc_types.txt)."""
     return _core(line).endswith(words("doc_types"))
 
 

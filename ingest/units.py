@@ -1,23 +1,23 @@
 """Unit names: what a government unit's name looks like, its canonical spelling, and unit lists.
 
 A unit is recognised by shape, never by a list of known units: it ends with a unit suffix
-(局/委/办/中心/政府/公司/银行…, `data/unit_suffixes.txt`), and when no role word vouches for it (a bare
+(局/委/办/中心/政府/公司/银行…, `policyqa/data/unit_suffixes.txt`), and when no role word vouches for it (a bare
 list such as "(市工信局、市科技局)") it must also start like one (市/省/县/区/各/国家, or a place name
 ending in 市/省/县/区/州). A unit may carry its own parentheses ("市交通委（市道运局）": one office with
 two names) and stays one unit. The trade-off: a unit spelled without any usual suffix ("某某小组")
 is missed in a bare list; inside a tag with a role word only the suffix is asked for.
-The few aliases in `data/unit_aliases.txt` are the seeds' exact synonyms; new corpora need none.
+Names are kept as written; a corpus's own synonyms (`vocabulary.json` beside its documents) are applied
+when the corpus is loaded (ingest/corpus.py).
 """
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
-from pathlib import Path
 
 from policyqa.text import normalize
+from policyqa.vocab import lines
 
-DATA = Path(__file__).with_name("data")
 
 _PREFIX = re.compile(r"^(?:市|省|县|区|各|国家|中国|人行|人民银行|[\u4e00-\u9fff]{1,5}?(?:市|省|县|区|州|盟|旗))")
 _ALL_PLACES = re.compile(r"各[区县市镇乡街村州盟旗]{1,4}")  # 各区县市, 各镇街: every local government
@@ -25,36 +25,32 @@ _BARE = {"政府", "人民政府", "党委", "委", "局"}
 _NOT_NAME = re.compile(r"[。；;:《》\d!?！？“”\"的]")  # 的: a description, not a name
 _SPACE = re.compile(r"\s+")
 _TRAIL = re.compile(r"(等部门|等单位|等)$")
-
-
-def data_lines(name: str) -> list[str]:
-    """The non-comment lines of one file in `ingest/data/`."""
-    text = (DATA / name).read_text(encoding="utf-8")
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
-
-
-# Canonical names for units spelled two ways (`data/unit_aliases.txt`: exact synonyms only).
-ALIASES: dict[str, str] = dict(line.split("\t") for line in data_lines("unit_aliases.txt"))
+# One collective unit written several ways: 各县(区)人民政府 = 各县、区人民政府 = 各县区政府; 市人民政府 = 市政府.
+_COLLECTIVE = re.compile(r"^各([区县市]{1,3})(?:[、(]([区县市]{1,3})\)?)?(?:人民)?政府$")
+_LEVEL_GOVERNMENT = re.compile(r"^([市省县区])人民政府$")
 
 
 @lru_cache(maxsize=1)
 def unit_suffixes() -> tuple[str, ...]:
-    """The unit-name suffixes of `data/unit_suffixes.txt`, longest first (loaded once)."""
-    return tuple(sorted(set(data_lines("unit_suffixes.txt")), key=len, reverse=True))
+    """The unit-name suffixes of `policyqa/data/unit_suffixes.txt`, longest first (loaded once)."""
+    return tuple(sorted(set(lines("unit_suffixes.txt")), key=len, reverse=True))
 
 
 @lru_cache(maxsize=1)
 def not_unit_openers() -> tuple[str, ...]:
-    """Words that open a parenthesis which is never a tag (以下简称, 包括…), from `data/not_unit_openers.txt`."""
-    return tuple(sorted(set(data_lines("not_unit_openers.txt")), key=len, reverse=True))
+    """Words that open a parenthesis which is never a tag (以下简称, 包括…), from `policyqa/data/not_unit_openers.txt`."""
+    return tuple(sorted(set(lines("not_unit_openers.txt")), key=len, reverse=True))
 
 
-def canonical(name: str, *, aliases: bool = True) -> str:
-    """Normalise one unit name: widths, spaces, a trailing 等部门/等单位, known aliases (unless `aliases`
-    is False: the name as the document writes it)."""
+def canonical(name: str) -> str:
+    """Normalise one unit name: widths, spaces, a trailing 等部门/等单位, the one spelling of a collective
+    or level government (各县(区)人民政府 → 各县区政府, 市人民政府 → 市政府). A corpus's own synonyms
+    are applied by ingest/corpus.py."""
     name = _SPACE.sub("", normalize(name)).strip("、,;:")
     name = _TRAIL.sub("", name)
-    return ALIASES.get(name, name) if aliases else name
+    if m := _COLLECTIVE.match(name):
+        return f"各{m.group(1)}{m.group(2) or ''}政府"
+    return _LEVEL_GOVERNMENT.sub(r"\1政府", name)
 
 
 def _core(name: str) -> str:
@@ -102,13 +98,12 @@ def carry_next(piece: str) -> bool:
 _LEVEL = re.compile(r"[\u4e00-\u9fff]{0,3}(?:市|区|县|镇|乡|街道|旗)")  # an administrative level: 县级市, 镇, 街道
 
 
-def split_units(text: str, *, strict: bool = False, aliases: bool = True) -> list[str] | None:
+def split_units(text: str, *, strict: bool = False) -> list[str] | None:
     """Split a unit list on 、/,/; (not inside parentheses); rejoin '各县' + '区人民政府'; None if an item
     is not a unit name.
 
     `strict` is for bare lists, where only the shape of the names shows that this is a tag; otherwise
-    a role word vouches for the list and a unit suffix is enough. `aliases` False keeps each name as
-    written.
+    a role word vouches for the list and a unit suffix is enough.
     """
     units: list[str] = []
     carry = ""
@@ -131,7 +126,7 @@ def split_units(text: str, *, strict: bool = False, aliases: bool = True) -> lis
             piece = "各" + piece  # "各区、县级市": the 各 covers every level listed after it
         elif not (looks_like_unit(piece) if strict else has_unit_suffix(piece)):
             return None
-        units.append(canonical(piece, aliases=aliases))
+        units.append(canonical(piece))
     if carry:
         units.append(carry)
     return list(dict.fromkeys(units)) or None

@@ -76,6 +76,7 @@ class Answer:
     timings_ms: dict = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     index_version: str = ""  # the index version the search, the citations and the checks all read
+    vocabulary_hash: str = ""  # "<language word lists>/<corpus vocabulary>" digests that judged it
 
     def to_json(self) -> dict:
         """The shape of `policyqa ask --json` and POST /api/ask."""
@@ -93,4 +94,5 @@ class Answer:
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
             "notes": list(self.notes),
             "index_version": self.index_version,
+            "vocabulary_hash": self.vocabulary_hash,
         }

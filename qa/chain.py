@@ -24,6 +24,7 @@ from langchain_core.runnables import RunnableGenerator, RunnableLambda
 
 from index.search import Retriever
 from index.snapshot import Snapshot
+from policyqa import vocab
 from policyqa.errors import GeneratorError, PolicyQAError
 from qa import context
 from qa.answer import Answer, Check
@@ -117,6 +118,7 @@ class Answerer:
         turn = turn.timed("first_token").timed("total")
         yield Event("answer", answer=replace(
             turn.answer, timings_ms=dict(turn.timings), notes=turn.notes, index_version=turn.snapshot.version,
+            vocabulary_hash=f"{vocab.digest()}/{turn.snapshot.vocabulary.digest}",
             standalone_question=turn.standalone if turn.standalone != turn.question else ""))
 
     def warm_up(self, name: str | None = None) -> None:

@@ -7,8 +7,8 @@ when it has no marker. It fails when one of its facts is missing from that text:
     are not. Chinese numerals (两个, 三年) are not parsed: they are left to the paraphrase tolerance.
   - a date: a year (1900-2099 before 年, or either end of a 2014—2020年 range) must occur as a
     4-digit token; 年月 / 月日 forms must occur as written.
-  - a unit name found by a 市X局/委/办/厅/部/中心/政府/科协 regex or from `known_units`; any alias
-    spelling from `ingest.departments.ALIASES` counts.
+  - a unit name found by a 市X局/委/办/厅/部/中心/政府/科协 regex or from `known_units`; any spelling
+    the corpus's `unit_aliases` gives the same office counts.
   - a negation word the sentence uses but no supporting clause uses.
   - a flipped exemption: a comma-delimited part of the sentence with no negation/exemption word
     repeats a 4-character phrase that, at every place it occurs in the supporting clauses, has a
@@ -16,7 +16,9 @@ when it has no marker. It fails when one of its facts is missing from that text:
     comma-delimited stretch. "Every place" keeps "支持创新产品" beside "未实现批量销售的创新产品" legal.
     This is lexical, not entailment: it catches "追究责任" against "不作负面评价/免除责任", not a
     reworded reversal, and not a sentence that keeps some other negation in the same part.
-Words in `NOT_NEGATION` (不断, 未来, 无论, 避免, 非常 ...) are masked before any negation test.
+Words that contain a negation character without negating (不断, 未来, 无论, 避免, 非常 ...;
+`policyqa/data/negations.json`) and place names (found by shape, index/vocabulary.py) are masked
+before any negation test.
 Sentences without facts pass: the generator paraphrases, and a lexical check cannot judge that.
 """
 
@@ -27,17 +29,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Sequence
 
-from ingest.departments import ALIASES, canonical
-from policyqa.text import CN_NUM, MARKER, marker_numbers, match_key, normalize, segments, split_sentences, strip_markers
+from functools import lru_cache
+from typing import Mapping
 
-NEGATIONS = ("不得", "不予", "禁止", "没有", "不", "未", "无", "免", "非")
-EXEMPTIONS = ("宽容", "容错", "豁免", "从轻", "减轻")
+from index.vocabulary import question_places
+from ingest.departments import canonical
+from policyqa.text import CN_NUM, MARKER, marker_numbers, match_key, normalize, segments, split_sentences, strip_markers
+from policyqa.vocab import table
+
+NEGATIONS = table("negations")["negations"]
+EXEMPTIONS = table("negations")["exemptions"]
 # Words that contain a negation character but do not negate the claim they sit in.
-NOT_NEGATION = (
-    "不断", "不仅", "不但", "不少", "不同", "不论", "不管", "不久", "不懈", "不可或缺", "不失",
-    "坚定不移", "未来", "无论", "无公害", "无缝", "无线", "无人机", "无锡", "无形", "避免", "以免", "难免",
-    "非常", "非凡", "非公", "非遗", "是非",
-)
+NOT_NEGATION = table("negations")["not_negations"]
 NEAR = 15  # characters before a shared phrase searched for a negation in the clause
 GRAM = 4  # length of the shared phrases; 3 fired on common words like 创新产
 _NEG = re.compile("|".join(NEGATIONS))
@@ -106,8 +109,14 @@ def parse_citations(text: str, n_clauses: int) -> tuple[str, list[int]]:
     return _rewrite_markers(text, set(range(1, n_clauses + 1)))
 
 
+@lru_cache(maxsize=1024)
 def _masked(key: str) -> str:
-    return _MASK.sub(lambda m: "□" * len(m.group(0)), key)
+    masked = _MASK.sub(lambda m: "□" * len(m.group(0)), key)
+    if _NEG.search(masked):
+        for place in question_places(key):
+            if _NEG.search(place):
+                masked = masked.replace(place, "□" * len(place))
+    return masked
 
 
 def _year_run(m: re.Match, key: str) -> list[str]:
@@ -175,9 +184,10 @@ def _has_date(date: str, clause_key: str) -> bool:
     return re.search(rf"(?<!\d){re.escape(date)}(?!\d)", clause_key) is not None
 
 
-def _has_unit(unit: str, clause_key: str) -> bool:
+def _has_unit(unit: str, clause_key: str, aliases: Mapping[str, str] = {}) -> bool:
     name = canonical(unit)
-    spellings = {unit, name} | {alias for alias, canon in ALIASES.items() if canon == name}
+    name = aliases.get(name, name)
+    spellings = {unit, name} | {alias for alias, canon in aliases.items() if canon == name}
     return any(_fold(s) in clause_key for s in spellings)
 
 
@@ -201,14 +211,15 @@ def _flipped(sentence_key: str, clause_key: str) -> str:
     return ""
 
 
-def _check_sentence(sentence: str, support: dict[int, str], known_units: Sequence[str]) -> list[str]:
+def _check_sentence(sentence: str, support: dict[int, str], known_units: Sequence[str],
+                    aliases: Mapping[str, str] = {}) -> list[str]:
     """Reasons the sentence is not supported by the clauses in `support` (empty: supported)."""
     where = "".join(f"[{n}]" for n in support)
     keys = [_fold(t) for t in support.values()]
     found = facts(sentence, known_units)
     reasons = [f"number {x} not in {where}" for x in found.numbers if not any(_has_number(x, k) for k in keys)]
     reasons += [f"date {x} not in {where}" for x in found.dates if not any(_has_date(x, k) for k in keys)]
-    reasons += [f"unit {x} not in {where}" for x in found.units if not any(_has_unit(x, k) for k in keys)]
+    reasons += [f"unit {x} not in {where}" for x in found.units if not any(_has_unit(x, k, aliases) for k in keys)]
     reasons += [f"negation {x} not in {where}" for x in found.negations
                 if not any(x in _masked(k) for k in keys)]
     # Per comma-delimited part, so "项目未达到预期的，领导要承担决策责任" is still tested on its second half.
@@ -222,8 +233,10 @@ def _check_sentence(sentence: str, support: dict[int, str], known_units: Sequenc
     return reasons
 
 
-def check_answer(text: str, cited: dict[int, str], known_units: Sequence[str] = ()) -> CheckResult:
-    """Check every sentence of `text` against the clause texts its markers cite (`cited`: n -> text)."""
+def check_answer(text: str, cited: dict[int, str], known_units: Sequence[str] = (),
+                 aliases: Mapping[str, str] = {}) -> CheckResult:
+    """Check every sentence of `text` against the clause texts its markers cite (`cited`: n -> text);
+    `aliases` (written name → canonical name) are the corpus's two spellings of one office."""
     text, order = _rewrite_markers(text, set(cited))
     kept: list[str] = []
     dropped: list[tuple[str, str]] = []
@@ -237,7 +250,7 @@ def check_answer(text: str, cited: dict[int, str], known_units: Sequence[str] = 
         if not nums:
             reasons = ["cites no clause and the answer cites none"]
         else:
-            reasons = _check_sentence(sentence, {n: cited[n] for n in nums}, known_units)
+            reasons = _check_sentence(sentence, {n: cited[n] for n in nums}, known_units, aliases)
         if reasons:
             dropped.append((sentence, "; ".join(reasons)))
         else:

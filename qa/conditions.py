@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from ingest.vocab import group_lines
+from policyqa.vocab import group_lines
 from qa.measures import (
     AT_LEAST, AT_MOST, CN_DIGIT, MET, SOFT, UNKNOWN, UNMET, Check, Facts, Place, date_check, number_check, numbers,
     FIELD_SOURCE, place_check, shares, subject_of, unify, without_self_places, words,

@@ -15,7 +15,7 @@ from typing import Sequence
 
 from ingest.items import SupportItem
 from ingest.records import Hit
-from ingest.vocab import groups
+from policyqa.vocab import groups
 from policyqa.text import normalize, split_sentences
 from qa.answer import Answer, Citation
 from qa.extractive import brief_name
@@ -25,7 +25,7 @@ MIN_SHARE_HIT = 0.34
 
 
 def asks(question: str, group: str) -> bool:
-    """True when the question uses a word of `group` of ingest/data/item_questions.txt."""
+    """True when the question uses a word of `group` of policyqa/data/item_questions.txt."""
     q = normalize(question)
     return any(w in q for w in groups("item_questions").get(group, ()))
 

@@ -7,8 +7,8 @@ records a judgement works with (Check, Facts, Place).
              thing ("申请日2016年5月"): unmet outside the range, met inside;
   numbers    a threshold ("年产值同比增长超过1000万元", "满一年", "2年内") against the fact or profile field
              that measures the same thing (the words before the figures share two characters).
-Words are data (`ingest/data/match_words.txt`); places the refusal rules know (qa/places.txt) count as
-places, beside the profile's and the document's own.
+Words are data (`policyqa/data/match_words.txt`); places found by their shape (index/vocabulary.py
+`question_places`: 天河区, 深圳) count as places, beside the profile's and the document's own.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from pathlib import Path
 
-from ingest.vocab import groups
+from index.vocabulary import question_places
+from policyqa.vocab import groups
 from policyqa.text import normalize, to_int
 
 MET, UNMET, UNKNOWN, SOFT = "met", "unmet", "unknown", "soft"
@@ -32,7 +32,7 @@ AT_MOST = ("不超过", "以下", "以内", "低于", "少于", "内", "不足",
 
 
 def words(group: str) -> tuple[str, ...]:
-    """One group of `ingest/data/match_words.txt`."""
+    """One group of `policyqa/data/match_words.txt`."""
     return groups("match_words").get(group, ())
 
 
@@ -133,14 +133,6 @@ def in_region(name: str, region: str) -> bool:
     return bool(core) and (name in region or len(core) >= 2 and core in region)
 
 
-@lru_cache(maxsize=1)
-def _known_places() -> tuple[str, ...]:
-    """Province and city names (qa/places.txt), the world-level list the refusal rules use too."""
-    path = Path(__file__).with_name("places.txt")
-    names = [w for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("#") for w in line.split()]
-    return tuple(sorted(set(names), key=len, reverse=True))
-
-
 def without_self_places(cond: str) -> str:
     """The condition without the document's words for its own place (县域内, 本市), once they are checked."""
     for level in ("province", "city", "county", "district"):
@@ -156,7 +148,7 @@ def place_check(cond: str, facts: Facts, place: Place) -> Check | None:
             if own and not in_region(own, facts.region):
                 return Check(cond, UNMET, f"限{own}（企业在{facts.region or '未填地区'}）")
     cues = words("place_cue")
-    known = Place(facts.region, None).parts() + place.parts() + list(_known_places())
+    known = Place(facts.region, None).parts() + place.parts() + question_places(cond)
     for name in dict.fromkeys(known):
         at = cond.find(name)
         if at < 0:

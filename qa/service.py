@@ -139,8 +139,14 @@ class Service:
                 names = "、".join(m.region or m.title for m in snap.documents.values())
                 raise NotFoundError(f"no documents of '{place}'", what="place", value=place, hint=f"known: {names}",
                                     zh=f"没有“{place}”的政策文件；现有：{names}") from None
-        items = match_clauses(snap.clauses, list(kinds), list(needs), doc_ids, items=snap.items)
+        items = match_clauses(snap.clauses, list(kinds), list(needs), doc_ids, items=snap.items,
+                              options=snap.vocabulary.eligibility)
         return Eligibility(tuple(kinds), tuple(needs), tuple(doc_ids), items)
+
+    def eligibility_options(self) -> tuple[list[str], list[str]]:
+        """政策匹配's choices in the live index: (kinds of applicant, needs), from the corpus's vocabulary."""
+        options = self.retriever.snapshot().vocabulary.eligibility
+        return list(options.get("kinds", {})), list(options.get("needs", {}))
 
     def health(self) -> dict:
         """Status, counts, model and index version (GET /api/health)."""

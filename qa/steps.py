@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-from index.routing import route
 from index.search import Retriever, check_question
 from qa import context
 from qa.answer import Answer
@@ -38,7 +37,8 @@ def retrieve_step(turn: Turn, retriever: Retriever, k: int) -> Turn:
     result = retriever.search(turn.standalone, k=k, doc=turn.doc, department=turn.department, snapshot=turn.snapshot)
     places, _ = place_index(turn.snapshot)
     terms = tuple(t for t in turn.snapshot.tokenizer.tokens(turn.standalone) if t not in places)
-    turn = replace(turn, hits=tuple(result.hits), terms=terms).noted(*result.notes)
+    turn = replace(turn, hits=tuple(result.hits), route=result.route, exact_ids=result.exact,
+                   terms=terms).noted(*result.notes)
     return turn.timed("retrieve", (time.perf_counter() - t0) * 1000)
 
 
@@ -47,10 +47,12 @@ def plan_step(turn: Turn, retriever: Retriever, prompts: PromptLibrary, *, conte
     """Choose how to answer: a whole list (answer set), a refusal (answer set), or "extractive" /
     "generate" (with `shown` and `messages` for the generator)."""
     snap = turn.snapshot
-    r = route(turn.standalone, snap.documents, snap.units)
+    r = turn.route
     doc_ids = tuple(retriever.resolve_docs(turn.doc, snap) or r.doc_ids)
     turn = replace(turn, doc_ids=doc_ids)
-    plan = plan_listing(turn.standalone, list(r.departments), list(doc_ids), list(turn.terms), place_index(snap)[0])
+    outside = refusal_policy(snap).outside(turn.standalone)  # a place no document names: no list either
+    plan = None if outside else plan_listing(turn.standalone, list(r.departments), list(doc_ids), list(turn.terms),
+                                             place_index(snap)[0])
     items = list_clauses(plan, snap.clauses, list(doc_ids) or None) if plan else []
     if items:
         return replace(turn, plan="list", answer=listing_reply(turn, plan, items))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from index.routing import place_names
 from index.snapshot import Snapshot
-from ingest.records import Hit
+from ingest.records import Hit, Route
 from policyqa.text import normalize
 from qa.answer import Answer
 from qa.generators import Message
@@ -25,8 +25,9 @@ class Turn:
 
     question/history/generator/doc/department: the request as given; snapshot: the one index version
     this question reads; started: perf_counter() at the start (seconds). Filled by the steps:
-    standalone (the follow-up rewritten to stand alone), hits (ranked clauses), terms (the question's
-    content tokens, place names removed), doc_ids (documents the question names, or the doc filter),
+    standalone (the follow-up rewritten to stand alone), hits (ranked clauses), route (what the
+    question names, read once by the search), exact_ids (clauses the question names by number and
+    the search found, ranked first), terms (the question's content tokens, place names removed), doc_ids (documents the question names, or the doc filter),
     plan ("list" | "refuse" | "extractive" | "generate"), answer (set by list/refuse plans and at the
     end), messages (what the generator sees), shown (the clauses it sees, numbered from 1), timings
     (name → ms since start) and notes (one line per decision, for logs and eval)."""
@@ -40,6 +41,8 @@ class Turn:
     started: float
     standalone: str = ""
     hits: tuple[Hit, ...] = ()
+    route: Route = Route()
+    exact_ids: tuple[str, ...] = ()
     terms: tuple[str, ...] = ()
     doc_ids: tuple[str, ...] = ()
     plan: str = ""
@@ -52,7 +55,7 @@ class Turn:
     @property
     def exact(self) -> bool:
         """The search found the clause the question names by number (it is the first hit)."""
-        return any(n.startswith("clause number") for n in self.notes)
+        return bool(self.exact_ids)
 
     def noted(self, *lines: str) -> "Turn":
         """This turn with `lines` added to its notes."""
@@ -71,7 +74,8 @@ class Turn:
 
 def refusal_policy(snap: Snapshot) -> RefusalPolicy:
     """Refusal rules for one index version's documents (built once per version)."""
-    return snap.derived("refusal", lambda: RefusalPolicy(dict(snap.documents)))
+    return snap.derived("refusal", lambda: RefusalPolicy.of_tokens(dict(snap.documents), snap.vocabulary,
+                                                                   snap.data.tokens, snap.clauses))
 
 
 def place_index(snap: Snapshot) -> tuple[set[str], dict[str, set[str]]]:

@@ -48,7 +48,8 @@ def checked_reply(turn: Turn, raw: str, prompt_hash: str) -> Answer:
     text, numbers = parse_citations(text, len(hits))
     # Figures the user stated are premises, not claims (a false premise is refused earlier).
     premise = f"\n{turn.standalone}"
-    result = check_answer(text, {n: texts[n - 1] + premise for n in numbers}, turn.snapshot.units)
+    result = check_answer(text, {n: texts[n - 1] + premise for n in numbers}, turn.snapshot.units,
+                          turn.snapshot.vocabulary.unit_aliases)
     kept, kept_numbers = parse_citations(result.kept_text, len(hits))
     dropped = tuple(r for _, r in result.dropped) + ungrounded
     if len(strip_markers(kept).strip("。，,. \n")) < 2 or not kept_numbers:
@@ -138,7 +139,7 @@ def _written_tags(text: str, numbers: list[int], hits: tuple[Hit, ...]) -> list[
     """The responsibility line of each cited clause whose written units the answer does not all name."""
     answered, lines = normalize(text), []
     for n in sorted(set(numbers)):
-        written = [parse_tag(t, aliases=False) for t in hits[n - 1].clause.tags]
+        written = [parse_tag(t) for t in hits[n - 1].clause.tags]
         named = [u for tag in written if tag for u in tag[1]]
         if named and not all(u in answered for u in named):
             lines.append(responsibility_line(hits[n - 1], n))

@@ -16,12 +16,11 @@ from fastapi.testclient import TestClient
 from app import create_app
 from faces.render import esc, highlight
 from faces.webui import WebUI
-from conftest import hashing_settings, make_service
+from conftest import CORPUS, hashing_settings, make_service
 from ingest.departments import clauses_for_unit
 from policyqa.errors import BusyError
 from qa.generators import ScriptedGenerator
 from policyqa.errors import NotFoundError, UploadError
-from qa.eligibility import KINDS, NEEDS
 from qa.gate import GenerationGate
 from qa.service import Service, safe_filename
 
@@ -122,8 +121,10 @@ def test_documents_have_metadata_counts_and_a_tree_of_every_clause(client, servi
 def test_eligibility_for_small_tech_firms_and_finance_spans_three_documents(client):
     body = client.post("/api/eligibility", json={"kinds": ["科技型中小企业"], "needs": ["融资"]}).json()
     assert body["count"] == len(body["clauses"]) >= 3 and len(body["documents"]) >= 3
+    options = json.loads((CORPUS / "vocabulary.json").read_text(encoding="utf-8"))["eligibility"]
     for c in body["clauses"]:
-        assert any(w in c["text"] for w in KINDS["科技型中小企业"]) and any(w in c["text"] for w in NEEDS["融资"])
+        assert any(w in c["text"] for w in options["kinds"]["科技型中小企业"])
+        assert any(w in c["text"] for w in options["needs"]["融资"])
     local = client.post("/api/eligibility", json={"kinds": ["科技型中小企业"], "needs": ["融资"], "place": "阳泉"}).json()
     assert local["documents"] == ["yangquan-2017"] and 0 < local["count"] < body["count"]
 

@@ -223,14 +223,14 @@ def test_amount_question_is_refused_when_the_only_amount_is_for_something_else(r
     from dataclasses import replace
 
     from ingest.records import Hit
-    from qa.refusal import RefusalPolicy
+    from qa.turn import refusal_policy
 
     question = "阳泉对新认定的高新技术企业一次性奖励多少万元？"
     terms = [t for t in retriever.tokenizer.tokens(question) if t != "阳泉"]  # as the chain passes them
     target = next(c for c in retriever.data.clauses if c.doc_id == "yangquan-2017" and "100亿元" in c.text)
     assert "高新技术企业" in target.text  # same sentence as the amount, but the amount is an output target
     other = replace(target, text="对首次认定的企业一次性给予奖励。")  # on topic, no amount
-    policy = RefusalPolicy(retriever.data.documents)
+    policy = refusal_policy(retriever.snapshot())
     refusal = policy.decide(question, terms, [Hit(target, 1.0, 1), Hit(other, 0.9, 2)])
     assert refusal and refusal.rule == "amount"
     stated = replace(other, text="对新认定的高新技术企业，给予一次性奖励10万元。")

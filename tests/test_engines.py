@@ -19,7 +19,8 @@ from index.build import lexical_text
 from index.embedder import HashingEmbedder
 from index.engine import EngineIndex, EngineSpec, Rows, Where
 from index.engines import engine_class
-from index.lexical import Tokenizer, load_terms
+from index.lexical import Tokenizer
+from index.vocabulary import corpus_vocabulary
 
 ENGINES = ["numpy", "faiss", pytest.param("milvus", marks=pytest.mark.milvus)]
 K = 10
@@ -32,7 +33,7 @@ def rows(seed_corpus) -> Rows:
     metas = {d.meta.doc_id: d.meta for d in seed_corpus.documents}
     clauses = [replace(c, departments=c.departments + ("市审计局",), cooperating=("市审计局",)) if i % 7 == 0 else c
                for i, c in enumerate(seed_corpus.clauses)]
-    tokenizer = Tokenizer(set(load_terms()) | {u for c in clauses for u in c.departments})
+    tokenizer = Tokenizer(set(corpus_vocabulary(seed_corpus).terms) | {u for c in clauses for u in c.departments})
     tokens = [tokenizer.tokens(lexical_text(c, metas[c.doc_id])) for c in clauses]
     vectors = HashingEmbedder().embed_passages([c.text for c in clauses])
     return Rows.of(clauses, tokens, vectors)
@@ -137,9 +138,9 @@ def test_saved_index_reopens_with_the_same_rows_and_vectors(spec, rows, built):
 
 
 @pytest.mark.parametrize("spec", ENGINES, indirect=True)
-def test_dense_and_bm25_top_k_match_brute_force_with_and_without_filters(spec, rows, built, queries):
+def test_dense_and_bm25_top_k_match_brute_force_with_and_without_filters(spec, rows, built, queries, seed_corpus):
     _, _, engine = built
-    tokenizer = Tokenizer(set(load_terms()) | {u for c in rows.clauses for u in c.departments})
+    tokenizer = Tokenizer(set(corpus_vocabulary(seed_corpus).terms) | {u for c in rows.clauses for u in c.departments})
     embedder = HashingEmbedder()
     for where in filters(rows):
         allowed = allowed_mask(rows, where)

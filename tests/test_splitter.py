@@ -175,10 +175,18 @@ def test_property_partition_on_generated_documents(lines, sep):
     assert [c.id for c in split_document(doc, limit=120)] == [c.id for c in clauses]
 
 
-def test_tag_units_canonical_or_as_written():
-    """The same parser gives canonical names (for the department views) or the names as the document
-    writes them (what an answer must show a reader)."""
+def test_tag_units_as_written_and_the_corpus_aliases_applied_on_load(tmp_path):
+    """The parser gives the names as the document writes them (what an answer must show a reader); the
+    corpus folder's vocabulary.json gives one office's two spellings one name on its clauses."""
+    import json
+
+    from ingest.corpus import load_corpus
+
     tag = "（牵头单位：市委组织部、市人力资源社会保障局）"
-    assert parse_tag(tag) == (("市委组织部", "市人社局"), ("市委组织部", "市人社局"))
-    assert parse_tag(tag, aliases=False) == (("市委组织部", "市人力资源社会保障局"),) * 2
-    assert parse_tag("市科技局牵头，市财政局等部门分工负责", aliases=False) == (("市科技局",), ("市科技局", "市财政局"))
+    assert parse_tag(tag) == (("市委组织部", "市人力资源社会保障局"),) * 2
+    assert parse_tag("市科技局牵头，市财政局等部门分工负责") == (("市科技局",), ("市科技局", "市财政局"))
+    (tmp_path / "a.txt").write_text("一、就业\n1.做好见习工作。" + tag + "\n", encoding="utf-8")
+    (tmp_path / "vocabulary.json").write_text(json.dumps({"unit_aliases": {"市人力资源社会保障局": "市人社局"}}),
+                                              encoding="utf-8")
+    tagged = [c for c in load_corpus(tmp_path).clauses if c.departments]
+    assert tagged and tagged[0].lead == ("市委组织部", "市人社局")
