@@ -5,7 +5,7 @@ Only what a quoted sentence settles is said. A sentence that allows, supports or
 yes; one that forbids or withholds (不得, 不予, 禁止 …) settles a no, and a forbidding word wins over
 an allowing one ("不予支持"). A figure is said when the sentence states one figure of the kind
 asked, or one in the phrase that names what the question names, or the cap a "最多" question asks
-for; otherwise the quote speaks alone. The words are language-level data (qa/data/answer_words.json).
+for; otherwise the quote speaks alone. The words are language-level data (policyqa/data/answer_words.json).
 The trade-off: a sentence that settles the question only by reasoning ("男性不超过60周岁" to "62岁
 还能申请吗") gets no word, since a wrong 可以 is worse than none.
 """

@@ -11,7 +11,7 @@ the part of the same kind, never appending:
     the topic                    "那Y呢？" after "X的补贴标准是多少？"     → "Y的补贴标准是多少？"
 
 An attribute is a phrase ending in a language-level attribute noun (标准, 条件, 期限 …,
-qa/data/answer_words.json); the topic is the phrase before "的" + attribute, or else the phrase of
+policyqa/data/answer_words.json); the topic is the phrase before "的" + attribute, or else the phrase of
 the previous question with the same head word ("…企业" for "那科技型中小企业呢？"), or else its
 opening words up to the first predicate. Rules instead of the LLM keep it instant and predictable;
 the trade-off is that a follow-up of another shape ("它的呢？") keeps the previous question.

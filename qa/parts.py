@@ -2,7 +2,7 @@
 not lost with the uncovered one.
 
     split_parts   the question → parts, on question marks and semicolons and on connectives
-                  (以及, 另外 … from qa/question_words.txt), only where every part asks something
+                  (以及, 另外 … from policyqa/data/question_words.txt), only where every part asks something
     join_answers  each part's Answer → one Answer: covered parts with their citations renumbered,
                   refused parts named as gaps ("关于“给多少”：现有文件没有写明具体金额。")
 
@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Sequence
 
 from policyqa.text import MARKER, marker_numbers
+from policyqa.vocab import DATA
 from qa.answer import Answer, Check, Citation
 
-WORDS_FILE = Path(__file__).with_name("question_words.txt")
+WORDS_FILE = DATA / "question_words.txt"
 MAX_PARTS = 4
 MAX_CHARS = 200
 SHORT_PART = 10  # a later part this short (in characters) leans on the first part

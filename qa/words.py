@@ -1,4 +1,4 @@
-"""The language-level word lists the answers read (`qa/data/answer_words.json`), loaded once.
+"""The language-level word lists the answers read (`policyqa/data/answer_words.json`, the one data folder), loaded once.
 
 What lives in the file is how Chinese questions and policy sentences are worded (attribute nouns a
 follow-up may swap, how a yes/no question wants its answer worded, which verbs allow and which
@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import re
 from functools import cache
-from pathlib import Path
+from policyqa.vocab import DATA
 
-WORDS_FILE = Path(__file__).resolve().parent / "data" / "answer_words.json"
+WORDS_FILE = DATA / "answer_words.json"
 
 
 @cache
