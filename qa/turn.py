@@ -28,7 +28,8 @@ class Turn:
     standalone (the follow-up rewritten to stand alone), hits (ranked clauses), terms (the question's
     content tokens, place names removed), doc_ids (documents the question names, or the doc filter),
     plan ("list" | "refuse" | "extractive" | "generate"), answer (set by list/refuse plans and at the
-    end), messages (what the generator sees), shown (the clauses it sees, numbered from 1), timings
+    end), messages (what the generator sees), shown (the clauses it sees, numbered from 1), grammar
+    (the GBNF its reply must follow where the backend takes one, qa/structured.py), timings
     (name → ms since start) and notes (one line per decision, for logs and eval)."""
 
     question: str
@@ -46,6 +47,7 @@ class Turn:
     answer: Answer | None = None
     messages: tuple[Message, ...] = ()
     shown: tuple[Hit, ...] = ()
+    grammar: str = ""
     timings: tuple[tuple[str, float], ...] = ()
     notes: tuple[str, ...] = ()
 
