@@ -46,6 +46,7 @@ YES_NO_WORDS = POSITIVE + NEGATIVE
 # A quote starts after one of these (or at the start) and ends before one (or at the end).
 BOUNDARY = "，。；：、,;:（）()“”‘’《》!?！？"
 _JSON = re.compile(r"\{.*\}", re.S)
+_CLAUSE_SO_FAR = re.compile(r'^\s*\{\s*"clause"\s*:\s*(\d+)')
 _QUOTE_SO_FAR = re.compile(r'"quote"\s*:\s*"((?:[^"\\]|\\.)*)')
 
 
@@ -90,25 +91,33 @@ def grammar(texts: list[str] | tuple[str, ...], yes_no: bool) -> str:
 
 def parse(raw: str, n_clauses: int) -> Reply | None:
     """The Reply in `raw`, or None when `raw` is not the JSON shape (plain text is checked as written).
-    A clause number outside 1..n_clauses is kept: the check reports it."""
+    A reply cut off by the token limit keeps its quote up to the last punctuation. A clause number
+    outside 1..n_clauses is kept: the check reports it."""
     found = _JSON.search(raw)
-    if not found:
-        return None
     try:
-        data = json.loads(found.group(0))
+        data = json.loads(found.group(0)) if found else None
     except json.JSONDecodeError:
-        return None
+        data = None
+    if data is None:
+        return _cut_off(raw)
     if not isinstance(data, dict) or not isinstance(data.get("quote"), str):
         return None
-    clause = data.get("clause")
-    if isinstance(clause, list) and clause:  # {"clauses": [1]} style from a free-form endpoint
-        clause = clause[0]
     try:
-        number = int(clause if clause is not None else data.get("clauses", [1])[0])
-    except (TypeError, ValueError, IndexError):
+        number = int(data.get("clause"))
+    except (TypeError, ValueError):
         return None
     answer = data.get("answer", "")
     return Reply(number, data["quote"].strip(), answer.strip() if isinstance(answer, str) else "")
+
+
+def _cut_off(raw: str) -> Reply | None:
+    """The Reply of a JSON reply that ended inside its quote, or None."""
+    number = _CLAUSE_SO_FAR.search(raw)
+    quote = readable(raw) if raw.lstrip().startswith("{") else ""
+    last = max(quote.rfind(b) for b in BOUNDARY)
+    if not number or last < 1:
+        return None
+    return Reply(int(number.group(1)), quote[:last].strip())
 
 
 def render(reply: Reply, yes_no: bool) -> str:

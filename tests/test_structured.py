@@ -57,6 +57,7 @@ def test_parse_reads_the_json_shape_and_leaves_plain_text_alone():
     assert parse('{"clause": 9, "quote": "x"}', 2).clause == 9  # kept: verify reports it
     assert parse("朔州到2020年达到2.5%以上[1]。", 2) is None
     assert parse('{"clause": 1, "quote": "未闭合', 2) is None
+    assert parse('{"clause": 2, "quote": "每人2000元，最高3万', 2) == Reply(2, "每人2000元")  # cut off by max_tokens
     assert parse('{"clause": "一", "quote": "x"}', 2) is None
 
 
