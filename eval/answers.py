@@ -4,6 +4,8 @@
   (NFKC, whitespace removed); a refused answer counts as wrong.
 - refusal_accuracy: share of `answerable: false` questions that were refused.
 - false_refusal_rate: share of answerable questions that were refused.
+- generated_passed: share of the answers that went through generation whose check passed whole
+  (Check status "passed"; the others: "dropped", "fallback", "declined").
 - citation_precision: share of all citations (on answerable, non-refused questions with gold) whose
   clause contains a gold phrase; `citation_precision_macro` averages that share per question, so a
   long whole-list answer counts once.
@@ -80,6 +82,7 @@ def answer_summary(rows: list[AnswerRow]) -> dict:
     cited = [r for r in answerable if r.cited_total]
     first = [r.answer.timings_ms.get("first_token", 0.0) for r in rows if r.answer]
     total = [r.answer.timings_ms.get("total", 0.0) for r in rows if r.answer]
+    generated = [r for r in rows if r.answer and r.answer.checked.status != "not_needed"]
     return {
         "key_fact_accuracy": _mean([float(x) for x in facts]),
         "refusal_accuracy": _mean([float(bool(r.answer and r.answer.refused)) for r in unanswerable]),
@@ -93,6 +96,7 @@ def answer_summary(rows: list[AnswerRow]) -> dict:
         "answer_errors": sum(1 for r in rows if r.error),
         "checked": {k: sum(1 for r in rows if r.answer and r.answer.checked.status == k)
                     for k in sorted({r.answer.checked.status for r in rows if r.answer})},
+        "generated_passed": _mean([float(r.answer.checked.status == "passed") for r in generated]),
     }
 
 
