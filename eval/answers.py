@@ -4,6 +4,8 @@
   (NFKC, whitespace removed); a refused answer counts as wrong.
 - refusal_accuracy: share of `answerable: false` questions that were refused.
 - false_refusal_rate: share of answerable questions that were refused.
+- generated_passed: share of the answers that went through generation whose check passed whole
+  (Check status "passed"; the others: "dropped", "fallback", "declined").
 - citation_precision: share of all citations (on answerable, non-refused questions with gold) whose
   clause contains a gold phrase; `citation_precision_macro` averages that share per question, so a
   long whole-list answer counts once.
@@ -133,6 +135,7 @@ def answer_summary(rows: list[AnswerRow]) -> dict:
     yes_no = [r.yes_no_ok for r in rows if r.yes_no_ok is not None]
     first = [r.answer.timings_ms.get("first_token", 0.0) for r in rows if r.answer]
     total = [r.answer.timings_ms.get("total", 0.0) for r in rows if r.answer]
+    generated = [r for r in rows if r.answer and r.answer.checked.status != "not_needed"]
     return {
         "key_fact_accuracy": _mean([float(x) for x in facts]),
         "refusal_accuracy": _mean([float(bool(r.answer and r.answer.refused)) for r in unanswerable]),
@@ -149,6 +152,7 @@ def answer_summary(rows: list[AnswerRow]) -> dict:
         "passed": sum(1 for r in rows if r.passed),
         "questions": len(rows),
         "checked": dict(sorted(Counter(r.answer.checked.status for r in rows if r.answer).items())),
+        "generated_passed": _mean([float(r.answer.checked.status == "passed") for r in generated]),
     }
 
 

@@ -4,6 +4,7 @@
                                          ├─ refuse      → one sentence + "possibly related" clauses
                                          ├─ extractive  → quoted sentences with [n]
                                          └─ generate    → stream tokens → check → answer
+                                                          (JSON under a grammar: qa/structured.py)
                                                           (generator error / failed check → extractive)
 
 The steps (qa/steps.py) take and return a frozen Turn (qa/turn.py); what the generator sees is built
@@ -26,7 +27,7 @@ from index.search import Retriever
 from index.snapshot import Snapshot
 from policyqa import vocab
 from policyqa.errors import GeneratorError, PolicyQAError
-from qa import context
+from qa import context, structured
 from qa.answer import Answer, Check
 from qa.generators import Generator, Message
 from qa.parts import join_answers, split_parts
@@ -102,14 +103,16 @@ class Answerer:
         turn = self._prepare.invoke(Turn(question, tuple(history), name, doc, department, snap, time.perf_counter()))
         if turn.answer is None and turn.plan == "generate":
             yield Event("status", "正在生成并核对…")
-            parts: list[str] = []
+            raw, shown = "", ""
             try:
                 for token in self._tokens.stream(turn):
-                    if not parts:
+                    raw += token
+                    readable = structured.readable(raw)  # the quote as it is copied, not the JSON around it
+                    if readable.startswith(shown) and len(readable) > len(shown):
                         turn = turn.timed("first_token")
-                    parts.append(token)
-                    yield Event("token", token)
-                turn = replace(turn, answer=checked_reply(turn, "".join(parts), context.prompt_hash(self.prompts)))
+                        yield Event("token", readable[len(shown):])
+                        shown = readable
+                turn = replace(turn, answer=checked_reply(turn, raw, context.prompt_hash(self.prompts)))
             except GeneratorError as exc:
                 turn = turn.noted(f"generator failed: {exc}")
                 turn = replace(turn, answer=extractive_reply(turn, Check("fallback", (f"{turn.generator} failed ({exc})",))))
@@ -160,4 +163,5 @@ class Answerer:
 
     def _generate_tokens(self, turns: Iterator[Turn]) -> Iterator[str]:
         for turn in turns:
-            yield from self.generator(turn.generator).stream(list(turn.messages), max_tokens=self.max_tokens)
+            yield from self.generator(turn.generator).stream(list(turn.messages), max_tokens=self.max_tokens,
+                                                             grammar=turn.grammar or None)

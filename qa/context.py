@@ -1,7 +1,8 @@
 """What the generator sees: the clauses chosen for it, each cut to its most relevant sentences behind a
 short label, numbered [1]…[n] inside the user message of the answer prompts (prompts/answer_*.txt).
 
-The prompt stays near 400 tokens, so a 2-core CPU answers within seconds: prompt tokens cost ~10 ms each.
+The reply's shape (a clause number and a span copied from that clause's text as shown here) is the
+grammar of qa/structured.py, built from the same texts. The prompt stays near 400 tokens, so a 2-core CPU answers within seconds: prompt tokens cost ~10 ms each.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import re
 from ingest.records import Clause, Hit
 from policyqa.text import CN_NUM
 from qa.extractive import best_clause, sentence_score, sentences
+from qa import structured
 from qa.generators import Message
+from qa.intent import asks_yes_no
 from qa.prompts import PromptLibrary
 from qa.turn import Turn
 
@@ -33,9 +36,9 @@ def heading(clause: Clause) -> str:
     return ""
 
 
-def clause_context(hit: Hit, terms: list[str] | tuple[str, ...], max_chars: int) -> str:
-    """A clause cut to its most relevant sentences (in text order, about `max_chars` characters), after
-    a short label (place and last heading) and before its responsibility tag."""
+def clause_body(hit: Hit, terms: list[str] | tuple[str, ...], max_chars: int) -> str:
+    """A clause cut to its most relevant sentences (in text order, about `max_chars` characters),
+    followed by its responsibility tag: the text a quote may be copied from."""
     sents = sentences(hit.clause.text)
     scored = sorted(range(len(sents)), key=lambda i: -sentence_score(sents[i], list(terms), True))
     keep, size = set(), 0
@@ -44,10 +47,14 @@ def clause_context(hit: Hit, terms: list[str] | tuple[str, ...], max_chars: int)
             break
         keep.add(i)
         size += len(sents[i])
-    text = "".join(sents[i] for i in sorted(keep))
+    return "".join(sents[i] for i in sorted(keep)) + duties(hit.clause)
+
+
+def clause_context(hit: Hit, terms: list[str] | tuple[str, ...], max_chars: int) -> str:
+    """`clause_body` after a short label (place and last heading)."""
     c = hit.clause
     label = "·".join(x for x in (c.region or c.doc_title[:10], heading(c)) if x)
-    return f"（{label}）{text}{duties(c)}"
+    return f"（{label}）{clause_body(hit, terms, max_chars)}"
 
 
 def shown_clauses(turn: Turn, count: int) -> tuple[Hit, ...]:
@@ -68,6 +75,12 @@ def messages(prompts: PromptLibrary, turn: Turn, shown: tuple[Hit, ...], max_cha
     clauses = "\n".join(f"[{i}]{clause_context(h, turn.terms, max_chars)}" for i, h in enumerate(shown, start=1))
     system, user = prompts.get("answer_system"), prompts.get("answer_user")
     return (Message("system", system.render()), Message("user", user.render(clauses=clauses, question=turn.standalone)))
+
+
+def grammar(turn: Turn, shown: tuple[Hit, ...], max_chars: int) -> str:
+    """The grammar of the reply to `turn`: a shown clause's number and a span of its body as shown,
+    with a yes/no word when the question wants one (qa/structured.py)."""
+    return structured.grammar([clause_body(h, turn.terms, max_chars) for h in shown], asks_yes_no(turn.standalone))
 
 
 def prompt_hash(prompts: PromptLibrary) -> str:

@@ -61,15 +61,16 @@ class GatedGenerator:
             self.name = self._inner.name
         return self._inner
 
-    def generate(self, messages: Sequence[Message], *, max_tokens: int = 512) -> str:
+    def generate(self, messages: Sequence[Message], *, max_tokens: int = 512, grammar: str | None = None) -> str:
         """The inner generator's reply, once a slot is free."""
         with self._gate.slot():
-            return self._get().generate(messages, max_tokens=max_tokens)
+            return self._get().generate(messages, max_tokens=max_tokens, grammar=grammar)
 
-    def stream(self, messages: Sequence[Message], *, max_tokens: int = 512) -> Iterator[str]:
+    def stream(self, messages: Sequence[Message], *, max_tokens: int = 512,
+               grammar: str | None = None) -> Iterator[str]:
         """The inner generator's stream, holding the slot until it ends."""
         with self._gate.slot():
-            yield from self._get().stream(messages, max_tokens=max_tokens)
+            yield from self._get().stream(messages, max_tokens=max_tokens, grammar=grammar)
 
 
 def gated(factories: Mapping[str, Callable[[], Generator]], gate: GenerationGate) -> dict[str, Callable[[], Generator]]:

@@ -59,13 +59,17 @@ class Message:
 
 
 class Generator(Protocol):
-    """Something that turns chat messages into answer text, whole or as a stream of text pieces."""
+    """Something that turns chat messages into answer text, whole or as a stream of text pieces.
+
+    `grammar` (GBNF) constrains the reply where the backend can (llama.cpp); others ignore it and the
+    reply is parsed and checked the same way."""
 
     name: str
 
-    def generate(self, messages: Sequence[Message], *, max_tokens: int = 512) -> str: ...
+    def generate(self, messages: Sequence[Message], *, max_tokens: int = 512, grammar: str | None = None) -> str: ...
 
-    def stream(self, messages: Sequence[Message], *, max_tokens: int = 512) -> Iterator[str]: ...
+    def stream(self, messages: Sequence[Message], *, max_tokens: int = 512,
+               grammar: str | None = None) -> Iterator[str]: ...
 
 
 def _check_call(owner: str, messages: Sequence[Message], max_tokens: int) -> None:
@@ -147,14 +151,17 @@ class LlamaGenerator:
             self.load_seconds = time.perf_counter() - start
             return self._llm
 
-    def generate(self, messages: Sequence[Message], *, max_tokens: int = 512) -> str:
+    def generate(self, messages: Sequence[Message], *, max_tokens: int = 512, grammar: str | None = None) -> str:
         """The whole answer as one string."""
-        return "".join(self.stream(messages, max_tokens=max_tokens))
+        return "".join(self.stream(messages, max_tokens=max_tokens, grammar=grammar))
 
-    def stream(self, messages: Sequence[Message], *, max_tokens: int = 512) -> Iterator[str]:
-        """Yield answer text piece by piece; holds the model until the stream ends or is closed."""
+    def stream(self, messages: Sequence[Message], *, max_tokens: int = 512,
+               grammar: str | None = None) -> Iterator[str]:
+        """Yield answer text piece by piece, following the GBNF `grammar` if given; holds the model
+        until the stream ends or is closed."""
         _check_call(self.name, messages, max_tokens)
         llm = self._load()
+        rules = _llama_grammar(grammar) if grammar else None
         with self._call_lock:
             try:
                 chunks = llm.create_chat_completion(
@@ -163,6 +170,7 @@ class LlamaGenerator:
                     temperature=self.temperature,
                     seed=self.seed,
                     stream=True,
+                    grammar=rules,
                 )
                 for chunk in chunks:
                     piece = chunk["choices"][0]["delta"].get("content")
@@ -173,6 +181,16 @@ class LlamaGenerator:
                     f"{self.model_path.name} (n_ctx={self.n_ctx}) rejected the prompt: {exc}; "
                     "send fewer or shorter clauses, or raise llm_ctx"
                 ) from exc
+
+
+def _llama_grammar(gbnf: str) -> Any:
+    """llama-cpp-python's grammar object for GBNF text; GeneratorError naming the first bad line."""
+    from llama_cpp import LlamaGrammar
+
+    try:
+        return LlamaGrammar.from_string(gbnf, verbose=False)
+    except (ValueError, RuntimeError) as exc:
+        raise GeneratorError(f"llama.cpp rejected the answer grammar ({exc}); first line: {gbnf.splitlines()[0][:200]}") from exc
 
 
 # --------------------------------------------------------------------------- OpenAI-compatible endpoint
@@ -279,8 +297,9 @@ class OpenAIGenerator:
             message = message.replace(secret, "**********")
         return GeneratorError(message)
 
-    def generate(self, messages: Sequence[Message], *, max_tokens: int = 512) -> str:
-        """The whole answer as one string (one non-streaming request)."""
+    def generate(self, messages: Sequence[Message], *, max_tokens: int = 512, grammar: str | None = None) -> str:
+        """The whole answer as one string (one non-streaming request); `grammar` is not sent: the
+        chat completions API has no GBNF, so the reply is parsed as it comes."""
         _check_call(self.name, messages, max_tokens)
         chat = self._client()
         try:
@@ -289,8 +308,9 @@ class OpenAIGenerator:
             raise self._error(exc) from None
         return reply.text
 
-    def stream(self, messages: Sequence[Message], *, max_tokens: int = 512) -> Iterator[str]:
-        """Yield answer text as the endpoint streams it (server-sent events)."""
+    def stream(self, messages: Sequence[Message], *, max_tokens: int = 512,
+               grammar: str | None = None) -> Iterator[str]:
+        """Yield answer text as the endpoint streams it (server-sent events); `grammar` is not sent."""
         _check_call(self.name, messages, max_tokens)
         chat = self._client()
         try:
@@ -307,7 +327,7 @@ class OpenAIGenerator:
 class ScriptedGenerator:
     """A generator that replies from a script: a list of replies used in turn, or a function of the messages.
 
-    It records every call's messages in `.calls`, streams in pieces of `chunk_chars` characters, and
+    It records every call's messages in `.calls` and grammar in `.grammars`, streams in pieces of `chunk_chars` characters, and
     cuts a reply at `max_tokens` characters (about one token per Chinese character).
     """
 
@@ -326,16 +346,18 @@ class ScriptedGenerator:
         self.name = name
         self.chunk_chars = chunk_chars
         self.calls: list[tuple[Message, ...]] = []
+        self.grammars: list[str | None] = []
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"ScriptedGenerator(name={self.name!r}, calls={len(self.calls)})"
 
-    def _reply(self, messages: Sequence[Message], max_tokens: int) -> str:
+    def _reply(self, messages: Sequence[Message], max_tokens: int, grammar: str | None) -> str:
         _check_call(self.name, messages, max_tokens)
         with self._lock:
             index = len(self.calls)
             self.calls.append(tuple(messages))
+            self.grammars.append(grammar)
         if callable(self._replies):
             reply = self._replies(messages)
         elif index < len(self._replies):
@@ -346,12 +368,13 @@ class ScriptedGenerator:
             )
         return reply[:max_tokens]
 
-    def generate(self, messages: Sequence[Message], *, max_tokens: int = 512) -> str:
-        """The next scripted reply."""
-        return self._reply(messages, max_tokens)
+    def generate(self, messages: Sequence[Message], *, max_tokens: int = 512, grammar: str | None = None) -> str:
+        """The next scripted reply (as written: the grammar is recorded, not enforced)."""
+        return self._reply(messages, max_tokens, grammar)
 
-    def stream(self, messages: Sequence[Message], *, max_tokens: int = 512) -> Iterator[str]:
+    def stream(self, messages: Sequence[Message], *, max_tokens: int = 512,
+               grammar: str | None = None) -> Iterator[str]:
         """The next scripted reply in pieces of `chunk_chars` characters."""
-        reply = self._reply(messages, max_tokens)
+        reply = self._reply(messages, max_tokens, grammar)
         for i in range(0, len(reply), self.chunk_chars):
             yield reply[i : i + self.chunk_chars]

@@ -65,4 +65,5 @@ def plan_step(turn: Turn, retriever: Retriever, prompts: PromptLibrary, *, conte
     if turn.generator == "extractive":
         return replace(turn, plan="extractive")
     shown = context.shown_clauses(turn, context_clauses)
-    return replace(turn, plan="generate", shown=shown, messages=context.messages(prompts, turn, shown, context_chars))
+    return replace(turn, plan="generate", shown=shown, messages=context.messages(prompts, turn, shown, context_chars),
+                   grammar=context.grammar(turn, shown, context_chars))

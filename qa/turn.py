@@ -29,7 +29,8 @@ class Turn:
     question names, read once by the search), exact_ids (clauses the question names by number and
     the search found, ranked first), terms (the question's content tokens, place names removed), doc_ids (documents the question names, or the doc filter),
     plan ("list" | "refuse" | "extractive" | "generate"), answer (set by list/refuse plans and at the
-    end), messages (what the generator sees), shown (the clauses it sees, numbered from 1), timings
+    end), messages (what the generator sees), shown (the clauses it sees, numbered from 1), grammar
+    (the GBNF its reply must follow where the backend takes one, qa/structured.py), timings
     (name → ms since start) and notes (one line per decision, for logs and eval)."""
 
     question: str
@@ -49,6 +50,7 @@ class Turn:
     answer: Answer | None = None
     messages: tuple[Message, ...] = ()
     shown: tuple[Hit, ...] = ()
+    grammar: str = ""
     timings: tuple[tuple[str, float], ...] = ()
     notes: tuple[str, ...] = ()
 

@@ -1,7 +1,7 @@
 """The checks after generation: a generated answer becomes an Answer only with what its clauses carry.
 
-    parse [n] → drop a bare 可以 to a what-question → believe "not found" only on weak coverage →
-    attribute unmarked sentences, drop unsupported or stray-place ones → lexical fact check (numbers,
+    the JSON shape (qa/structured.py) worded as text → parse [n] → drop a bare 可以 to a what-question →
+    believe "not found" only on weak coverage → attribute unmarked sentences, drop unsupported or stray-place ones → lexical fact check (numbers,
     dates, units, negations; qa/check.py) → add the source wording a reader needs
 
 Whatever fails falls back to the extractive answer (qa/replies.py), with the reasons in `Check`.
@@ -10,11 +10,13 @@ Whatever fails falls back to the extractive answer (qa/replies.py), with the rea
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from index.snapshot import Snapshot
 from ingest.departments import parse_tag
 from ingest.records import Hit
 from policyqa.text import MARKER, marker_numbers, normalize, split_sentences, strip_markers
+from qa import structured
 from qa.answer import Answer, Check
 from qa.check import check_answer, parse_citations
 from qa.context import duties
@@ -32,6 +34,9 @@ def checked_reply(turn: Turn, raw: str, prompt_hash: str) -> Answer:
     """The generated text `raw` for `turn`, checked against the clauses it was shown (`turn.shown`)."""
     hits = turn.shown
     texts = [h.clause.text + duties(h.clause) for h in hits]  # what the model was shown
+    raw, worded = _worded(raw, turn)
+    if raw is None:
+        return extractive_reply(turn, Check("fallback", worded))
     text, _ = parse_citations(raw.strip(), len(hits))
     if not asks_yes_no(turn.standalone):
         # A small model opens who/what answers with 可以; that is not an answer to them. If nothing
@@ -51,13 +56,28 @@ def checked_reply(turn: Turn, raw: str, prompt_hash: str) -> Answer:
     result = check_answer(text, {n: texts[n - 1] + premise for n in numbers}, turn.snapshot.units,
                           turn.snapshot.vocabulary.unit_aliases)
     kept, kept_numbers = parse_citations(result.kept_text, len(hits))
-    dropped = tuple(r for _, r in result.dropped) + ungrounded
+    dropped = worded + tuple(r for _, r in result.dropped) + ungrounded
     if len(strip_markers(kept).strip("。，,. \n")) < 2 or not kept_numbers:
         return extractive_reply(turn, Check("fallback", dropped or ("no citation",)))
     kept, kept_numbers = with_sources(kept, kept_numbers, turn)
     return Answer(question=turn.question, text=kept, citations=citations(kept, kept_numbers, hits),
                   generator=turn.generator, checked=Check("dropped", dropped) if dropped else Check("passed"),
                   prompt_hash=prompt_hash)
+
+
+def _worded(raw: str, turn: Turn) -> tuple[str | None, tuple[str, ...]]:
+    """Plain text as it is, or the JSON shape (qa/structured.py) worded as answer text, with the
+    reason its yes/no word was left out; (None, reasons) when it cites a clause it was not shown."""
+    reply = structured.parse(raw, len(turn.shown))
+    if reply is None:
+        return raw, ()
+    if not 1 <= reply.clause <= len(turn.shown):
+        return None, (f"cites clause {reply.clause}, not one of 1..{len(turn.shown)}",)
+    yes_no = asks_yes_no(turn.standalone)
+    why = structured.unsupported_answer(reply) if yes_no else ""
+    if why:
+        reply = replace(reply, answer="")
+    return structured.render(reply, yes_no), (why,) if why else ()
 
 
 def ground(text: str, texts: list[str], turn: Turn) -> tuple[str, tuple[str, ...]]:

@@ -235,3 +235,32 @@ def test_amount_question_is_refused_when_the_only_amount_is_for_something_else(r
     assert refusal and refusal.rule == "amount"
     stated = replace(other, text="对新认定的高新技术企业，给予一次性奖励10万元。")
     assert policy.decide(question, terms, [Hit(stated, 1.0, 1), Hit(other, 0.9, 2)]) is None
+
+
+def test_json_reply_is_worded_by_the_code_streamed_as_its_quote_and_checked(retriever):
+    """The reply shape of qa/structured.py: a clause number and a span of it; the client sees the span."""
+    gen = ScriptedGenerator(['{"clause":1,"quote":"到2020年达到2.5%以上"}'])
+    events = list(_answerer(retriever, scripted=gen).stream(Q_RD))
+    answer = events[-1].answer
+    assert answer.checked.status == "passed" and answer.text.startswith("到2020年达到2.5%以上[1]。")
+    assert "".join(e.text for e in events if e.kind == "token") == "到2020年达到2.5%以上"
+    root = gen.grammars[0].splitlines()[0]
+    assert "quote1" in root and "quote2" in root and "answer" not in root  # not a yes/no question
+
+
+def test_json_yes_no_reply_keeps_its_word_only_where_the_clause_agrees(retriever):
+    question = "阳泉的科研人员能不能离岗创业？"
+    quote = '"quote":"支持科研人员携带科研项目和科技成果离岗创业"'
+    yes = _answerer(retriever, scripted=ScriptedGenerator(['{"clause":1,%s,"answer":"可以"}' % quote])).ask(question)
+    assert yes.checked.status == "passed" and yes.text.startswith("可以，支持科研人员")
+    no = _answerer(retriever, scripted=ScriptedGenerator(['{"clause":1,%s,"answer":"不可以"}' % quote])).ask(question)
+    # The question's own 能不能 would "support" a 不 in a sentence check; the word is judged by its quote.
+    assert no.text.startswith("支持科研人员") and no.checked.status == "dropped"
+    assert "answer 不可以 but the quote from [1] negates nothing" in no.checked.text
+
+
+def test_json_reply_citing_a_clause_not_shown_or_inventing_a_figure_falls_back(retriever):
+    stray = _answerer(retriever, scripted=ScriptedGenerator(['{"clause":5,"quote":"到2020年达到2.5%以上"}'])).ask(Q_RD)
+    assert stray.checked.status == "fallback" and "cites clause 5" in stray.checked.text and "2.5%" in stray.text
+    made_up = _answerer(retriever, scripted=ScriptedGenerator(['{"clause":1,"quote":"到2020年达到3.5%以上"}'])).ask(Q_RD)
+    assert made_up.checked.status == "fallback" and "3.5%" not in made_up.text

@@ -59,3 +59,23 @@ def test_real_llm_does_not_flip_the_exemption(llama_answerer):
     assert not answer.refused
     text = answer.text
     assert ("免" in text or "不会" in text or "不作" in text or "宽容" in text), text
+
+
+@pytest.mark.llm
+def test_real_llm_reply_follows_the_grammar():
+    """llama.cpp accepts the grammar of qa/structured.py and the reply is a span of the shown clause."""
+    from qa.generators import LlamaGenerator, Message
+    from qa.structured import grammar, parse
+
+    settings = Settings()
+    if not settings.llm_path.is_file():
+        pytest.skip(f"LLM not assembled at {settings.llm_path}; run `make setup`")
+    clauses = ["对首次认定的高新技术企业，给予一次性奖励10万元。", "支持科研人员离岗创业。"]
+    system = PromptLibrary(ROOT / "prompts").get("answer_system").render()
+    user = "条款：\n" + "\n".join(f"[{n}]{c}" for n, c in enumerate(clauses, 1)) + "\n\n问题：首次认定的高新技术企业奖励多少？"
+    gen = LlamaGenerator(settings.llm_path, n_threads=settings.llm_threads)
+    raw = gen.generate([Message("system", system), Message("user", user)], max_tokens=60,
+                       grammar=grammar(clauses, yes_no=False))
+    reply = parse(raw, len(clauses))
+    assert reply is not None and reply.quote in clauses[reply.clause - 1], raw
+    assert reply.clause == 1 and "10万元" in reply.quote, raw
