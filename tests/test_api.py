@@ -77,7 +77,7 @@ def test_ask_filters_by_document(client):
 
 def test_search_shape_k_and_department_filter(client):
     body = client.post("/api/search", json={"question": "人才引进", "k": 3, "department": "市科技局"}).json()
-    assert set(body) == {"question", "hits", "timings_ms", "notes", "index_version"} and len(body["hits"]) == 3
+    assert set(body) == {"question", "hits", "timings_ms", "notes", "index_version", "route", "exact"} and len(body["hits"]) == 3
     assert [h["rank"] for h in body["hits"]] == [1, 2, 3]
     assert all("市科技局" in h["departments"] for h in body["hits"])
 

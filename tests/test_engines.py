@@ -154,11 +154,11 @@ def test_dense_and_bm25_top_k_match_brute_force_with_and_without_filters(spec, r
 
 
 @pytest.mark.parametrize("spec", ENGINES, indirect=True)
-def test_bm25_of_given_rows_is_the_engines_own_bm25(spec, rows, built, queries):
+def test_bm25_of_given_rows_is_the_engines_own_bm25(spec, rows, built, queries, seed_corpus):
     """What fusion asks for a candidate only the dense route found: the score `lexical` would give it
     (the base class's generic way agrees with each engine's own), 0 for a row sharing no token."""
     _, _, engine = built
-    tokenizer = Tokenizer(set(load_terms()) | {u for c in rows.clauses for u in c.departments})
+    tokenizer = Tokenizer(set(corpus_vocabulary(seed_corpus).terms) | {u for c in rows.clauses for u in c.departments})
     picked = [5, 0, 17, len(rows.ids) - 1, 42, 99]
     for q in queries[:6]:
         qtokens = tokenizer.tokens(q)
