@@ -45,6 +45,11 @@ class Tokenizer:
                 self._jieba = tk
         return self._jieba
 
+    def words(self, text: str) -> list[str]:
+        """Plain jieba words of normalised, lower-cased `text`, punctuation and stop words kept (no
+        overlapping sub-words): the segmentation a reader would make."""
+        return self._load().lcut(normalize(text).lower())
+
     def tokens(self, text: str) -> list[str]:
         """Search-mode tokens of `text` (overlapping sub-words included, as BM25 likes)."""
         text = normalize(text).lower()

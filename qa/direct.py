@@ -72,7 +72,10 @@ def figure_lead(question: str, terms: list[str], sentence: str) -> str:
     found = [(p, f) for p in phrases for f in figures(p)]
     if _RATE.search(q):
         found = [(p, f) for p, f in found if "%" in f or "％" in f]
-    found = [(p, f) for p, f in found if money(f)] or found
+    if asks_money(question):
+        found = [(p, f) for p, f in found if money(f)]  # a year or a count does not answer 多少钱
+    else:
+        found = [(p, f) for p, f in found if money(f)] or found
     if len(found) > 1 and pattern("cap_words").search(q):
         found = [(p, f) for p, f in found if pattern("cap_words").search(p)] or found
     if len(found) > 1:

@@ -4,7 +4,9 @@ A step of the answer chain (qa/chain.py calls it before its refusal rules): when
 an amount or a handling unit and an item of the documents it may concern matches it, the answer states
 the item's amount (cap, rate, per-unit basis) or unit and quotes the clause, cited. An item whose
 amount the document does not state is answered by saying so — a refusal that quotes what the text
-does say. It stays out of the way otherwise: questions naming a place no document covers are left to
+does say — when the item's own name carries the question (a third of its content words); an item
+that matched only through its document's title and quote is left to the clause search and the
+amount rule of qa/refusal.py, which read the label lines and siblings where a figure often is. The document's title is not matched: every item of a document shares it. It stays out of the way otherwise: questions naming a place no document covers are left to
 the refusal rules, and an item matches only when it holds at least half of the question's content
 words (longer words weigh more) or is a top retrieval hit holding a third of them.
 """
@@ -18,6 +20,7 @@ from ingest.records import Hit
 from policyqa.vocab import groups
 from policyqa.text import normalize, split_sentences
 from qa.answer import Answer, Citation
+from qa.direct import figures, money
 from qa.extractive import brief_name
 
 MIN_SHARE = 0.5
@@ -94,13 +97,22 @@ def answer_from_items(question: str, standalone: str, terms: Sequence[str], hits
     if clause is None:
         return None
     if item.amount.value is None:
+        if _share(terms, normalize(item.name)) < MIN_SHARE_HIT:
+            return None  # matched on its document's words, not its own: the clause search decides
         return Answer(question=question, text=f"现有文件没有写明“{item.name}”的具体金额。原文：“{item.quote}”",
                       refused=True, related=tuple(hits[:3]), generator="items")
+    if hits and hits[0].clause.id not in {i.clause_id for i in found} and _states_money(hits[0].clause.text):
+        return None  # the best clause states an amount of its own: the clause answer quotes it
     name = brief_name(metas.get(clause.doc_id) if metas else None, clause)  # title and path are the source card's
     lines = [f"{name}：{i.name}，{amount_phrase(i)}。" for i in found[:3]]
     lines.append(f"原文：“{item.quote}”[1]")
     return Answer(question=question, text="\n".join(lines), citations=(Citation(1, clause, (item.quote,)),),
                   generator="items")
+
+
+def _states_money(text: str) -> bool:
+    """Whether `text` states an amount of money (a figure in 元, 万元 …)."""
+    return any(money(f) for f in figures(text))
 
 
 def _sentence_with(text: str, needle: str) -> str:

@@ -30,7 +30,7 @@ from index.lexical import general_frequency
 from index.vocabulary import CorpusVocabulary, question_places
 from ingest.records import Clause, DocMeta, Hit
 from policyqa.text import normalize
-from policyqa.vocab import words
+from policyqa.vocab import pattern, words
 from qa.intent import ASKS_MONEY, ASKS_RATE, asks_figure
 
 _PERCENT = re.compile(r"\d\s*[%％]|百分之")
@@ -146,11 +146,16 @@ class RefusalPolicy:
         return 1.0 - sum(len(t) for t in missing) / sum(len(t) for t in content), missing
 
     def unstated_figure(self, question: str, hits: list[Hit]) -> str | None:
-        """A number or year in the question (e.g. 2025年, 75%) that none of the hits contains."""
+        """A number or year in the question (e.g. 2025年, 75%) that none of the hits contains. A figure in
+        a phrase about the asker ("我招了5个员工", words of intent.json "self") is their fact, not the
+        documents', and is not looked for."""
         text = re.sub(r"\s+", "", normalize(" ".join(h.clause.text for h in hits)))
-        for m in _QUESTION_FIGURE.finditer(normalize(question)):
-            if not re.search(rf"(?<![\d.]){re.escape(m.group(1))}(?![\d.])", text):
-                return m.group(0)
+        for phrase in _PHRASE_END.split(normalize(question)):
+            if pattern("intent", "self").search(phrase):
+                continue
+            for m in _QUESTION_FIGURE.finditer(phrase):
+                if not re.search(rf"(?<![\d.]){re.escape(m.group(1))}(?![\d.])", text):
+                    return m.group(0)
         return None
 
     def outside(self, question: str) -> Refusal | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
+from index.abbreviations import spell_out
 from index.search import Retriever, check_question
 from qa import context
 from qa.answer import Answer
@@ -28,7 +29,12 @@ def rewrite_step(turn: Turn, retriever: Retriever) -> Turn:
     standalone = check_question(rewrite(turn.question.strip(), list(turn.history), snap.documents, snap.units),
                                 retriever.max_question_chars)
     turn = replace(turn, standalone=standalone)
-    return turn.noted(f"follow-up rewritten: {standalone}") if standalone != turn.question.strip() else turn
+    if standalone != turn.question.strip():
+        turn = turn.noted(f"follow-up rewritten: {standalone}")
+    spelled, pairs = spell_out(standalone, snap)  # 低保 → 低保（最低生活保障）, where the corpus spells it out
+    if pairs:
+        turn = replace(turn, standalone=spelled).noted(*(f"abbreviation: {a} = {p}" for a, p in pairs))
+    return turn
 
 
 def retrieve_step(turn: Turn, retriever: Retriever, k: int) -> Turn:
