@@ -22,6 +22,7 @@ from policyqa.text import normalize, split_sentences
 from qa.answer import Answer, Citation
 from qa.direct import figures, money
 from qa.extractive import brief_name
+from qa.intent import asks_figure, asks_yes_no
 
 MIN_SHARE = 0.5
 MIN_SHARE_HIT = 0.34
@@ -79,8 +80,10 @@ def answer_from_items(question: str, standalone: str, terms: Sequence[str], hits
                       unknown_place: str | None = None, titles: dict | None = None,
                       metas: dict | None = None) -> Answer | None:
     """The item answer to a question, or None to let the chain answer it (see the module docstring)."""
-    department = asks(standalone, "asks_department")
-    if unknown_place or not (department or asks(standalone, "asks_amount")) or not items:
+    department = asks(standalone, "asks_department") and not asks(standalone, "asks_responsibility")
+    # "能拿到资助吗" asks whether, not how much: the clause answer gives the 可以/不可以
+    amount = asks(standalone, "asks_amount") and (asks_figure(standalone) or not asks_yes_no(standalone))
+    if unknown_place or not (department or amount) or not items:
         return None
     found = best_items(terms, hits, items, doc_ids, titles)
     if not found:
