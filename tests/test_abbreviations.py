@@ -1,0 +1,32 @@
+"""Abbreviations spelled out from the corpus text (index/abbreviations.py) and the asker's own figures."""
+
+from __future__ import annotations
+
+from index.abbreviations import expand
+from index.lexical import Tokenizer
+from qa.refusal import RefusalPolicy
+
+# Lines as 广州市民政局's 2025 notice writes them (../shared/field/parenthetical-false-unit).
+TEXT = ("（一）全市城乡最低生活保障标准为每人每月1309元。\n"
+        "（二）最低生活保障边缘家庭认定标准按最低生活保障标准的1.5倍确定，为每人每月1963.5元。\n"
+        "对符合条件的对象，由区民政局办理公共租赁住房保障；公共租赁住房租金按规定减免。\n"
+        "市火炬计划项目与星创天地建设另行规定。")
+
+
+def test_an_abbreviation_is_spelled_out_by_the_phrase_the_corpus_writes():
+    cut = Tokenizer().words
+    assert expand("低保", TEXT, cut) == "最低生活保障"
+    assert expand("公租房", TEXT, cut) == "公共租赁住房"
+
+
+def test_a_chance_sequence_written_once_and_a_word_the_corpus_has_are_left_alone():
+    cut = Tokenizer().words
+    assert expand("火星", TEXT, cut) == ""  # 火炬计划…星创 once: chance, not an abbreviation
+    assert expand("标准", TEXT, cut) == ""  # the corpus writes it: nothing to spell out
+    assert expand("低", TEXT, cut) == ""
+
+
+def test_a_figure_about_the_asker_is_not_looked_for_in_the_documents():
+    policy = RefusalPolicy.__new__(RefusalPolicy)
+    assert policy.unstated_figure("我招了5个员工，创业带动就业补贴最多能拿多少？", []) is None
+    assert policy.unstated_figure("补贴5个月吗？", []) == "5个"
