@@ -38,7 +38,7 @@ class SlowDraft:
         """The whole draft."""
         return DRAFT[:max_tokens]
 
-    def stream(self, messages: Sequence, *, max_tokens: int = 512) -> Iterator[str]:
+    def stream(self, messages: Sequence, *, max_tokens: int = 512, grammar: str | None = None) -> Iterator[str]:
         """The draft in pieces of three characters."""
         for i in range(0, len(DRAFT), 3):
             time.sleep(self.pause_s)
