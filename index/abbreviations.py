@@ -20,6 +20,7 @@ import re
 from collections import Counter
 from typing import Callable, Sequence
 
+from index.lexical import dictionary_count
 from policyqa.text import normalize
 
 _HAN = re.compile(r"[\u4e00-\u9fff]{2,3}")
@@ -27,6 +28,7 @@ _ALL_HAN = re.compile(r"[\u4e00-\u9fff]+")
 _GAP = 4  # characters allowed between two characters of an abbreviation in the spelled-out phrase
 _WINDOW = 6  # characters read on each side of a match to cut the phrase into words
 _MAX_MATCHES = 400
+_COMMON = 500  # 低保 40, 社保 119, 医保 273 in jieba's dictionary; 部分 27619, 专利 1171
 _MIN_COUNT = 2  # a spelling-out the corpus writes once may be chance (火炬计划…星创)
 
 
@@ -75,18 +77,18 @@ def expand(word: str, text: str, cut: Callable[[str], Sequence[str]]) -> str:
 
 
 def spell_out(question: str, snapshot) -> tuple[str, tuple[tuple[str, str], ...]]:
-    """`question` with each abbreviation the corpus spells out followed by its phrase in brackets
-    ("低保（最低生活保障）标准"), and the (abbreviation, phrase) pairs; unchanged when there are none.
+    """`question` followed by each abbreviation the corpus spells out and its phrase, in brackets
+    ("低保标准是多少？（低保：最低生活保障）"), and the (abbreviation, phrase) pairs; unchanged when
+    there are none. Everyday words (jieba dictionary count ≥ _COMMON: 部分, 大学) are not abbreviations.
     `snapshot`: an index/snapshot.Snapshot (its clauses' text and tokenizer, memoised per version)."""
     text = snapshot.derived("abbreviation_text", lambda: "\n".join(
         normalize(c.text).lower() for c in snapshot.clauses))
     pairs = []
     for word in dict.fromkeys(snapshot.tokenizer.words(question)):
-        if _HAN.fullmatch(word) and word not in text:
+        if _HAN.fullmatch(word) and word not in text and dictionary_count(word) < _COMMON:
             phrase = snapshot.derived(f"abbreviation:{word}", lambda w=word: expand(w, text, snapshot.tokenizer.words))
             if phrase:
                 pairs.append((word, phrase))
-    out = question
-    for word, phrase in pairs:
-        out = out.replace(word, f"{word}（{phrase}）", 1)
+    # Appended, not inserted: a clause number or a document name in the question stays as written.
+    out = question + "".join(f"（{word}：{phrase}）" for word, phrase in pairs)
     return out, tuple(pairs)

@@ -67,6 +67,11 @@ def _stop_words() -> frozenset[str]:
     return frozenset(words("stop_words"))
 
 
+def dictionary_count(word: str) -> int:
+    """`word`'s count in jieba's general dictionary (0 for a word it does not know)."""
+    return int(_base_dictionary().FREQ.get(word, 0))
+
+
 def general_frequency(word: str) -> float:
     """How often `word` occurs in the language at large: its share of jieba's general dictionary counts
     (0.0 for a word the dictionary does not know)."""

@@ -17,8 +17,9 @@ the check.
 
 from __future__ import annotations
 
+import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Mapping, Sequence
 
 from ingest.records import Clause, DocMeta, Hit
@@ -53,6 +54,7 @@ class Query:
     terms: tuple[str, ...]
     wants_figure: bool
     units: tuple[str, ...] = ()
+    weights: tuple[tuple[str, float], ...] = ()  # term → how distinctive it is among the hits (default 1)
 
     @classmethod
     def of(cls, question: str, terms: list[str] | tuple[str, ...]) -> "Query":
@@ -69,7 +71,8 @@ class Query:
         around = normalize(context).lower()
         found = {t for t in self.terms if t in s or t in around}
         # A word found inside a longer word that is found counts once ("科研院所", not also "科研", "院所").
-        score = sum(len(t) ** 1.5 for t in found if not any(t != o and t in o for o in found))
+        weight = dict(self.weights)
+        score = sum(len(t) ** 1.5 * weight.get(t, 1.0) for t in found if not any(t != o and t in o for o in found))
         if self.wants_figure and figures(s):
             score *= 1.5
         if self.units and any(f[-1:] in self.units for f in figures(s)):
@@ -158,7 +161,7 @@ def best_clause(question: str, terms: list[str], hits: list[Hit], rows: list[int
     """Of the hits at `rows` (their first three), the one whose best sentence, weighted by rank, matches
     best; with `duties`, clauses carrying a responsibility tag come first (of a split provision, the part
     where the tag is written)."""
-    query = Query.of(question, terms)
+    query = replace(Query.of(question, terms), weights=distinctiveness(terms, hits))
     best, best_key = None, None
     for rank, i in enumerate(rows[: len(RANK_WEIGHT)]):
         c = hits[i].clause
@@ -172,6 +175,19 @@ def best_clause(question: str, terms: list[str], hits: list[Hit], rows: list[int
         written = [i for i in rows if hits[i].clause.tags and hits[i].clause.id.split("~")[0] == own]
         best = written[0] if written else best
     return best
+
+
+def distinctiveness(terms, hits: list[Hit]) -> tuple[tuple[str, float], ...]:
+    """Each term's weight among the hits: 1 + ln(hits / hits containing it). A word every candidate
+    clause holds (高校 in a corpus about universities) tells them apart less than one only a few hold
+    (兼职), so the clause that has the rare word the question asks about wins a tie on common ones."""
+    texts = [normalize(h.clause.text).lower() for h in hits]
+    out = []
+    for t in dict.fromkeys(terms):
+        df = sum(t in x for x in texts)
+        if df:
+            out.append((t, 1.0 + math.log(len(texts) / df)))
+    return tuple(out)
 
 
 def family(clause: Clause, clauses: Sequence[Clause]) -> list[Clause]:

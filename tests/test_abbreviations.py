@@ -30,3 +30,26 @@ def test_a_figure_about_the_asker_is_not_looked_for_in_the_documents():
     policy = RefusalPolicy.__new__(RefusalPolicy)
     assert policy.unstated_figure("我招了5个员工，创业带动就业补贴最多能拿多少？", []) is None
     assert policy.unstated_figure("补贴5个月吗？", []) == "5个"
+
+
+class _Snapshot:
+    """The three things spell_out reads from an index/snapshot.Snapshot."""
+
+    def __init__(self, text: str) -> None:
+        from types import SimpleNamespace
+
+        self.clauses = [SimpleNamespace(text=line) for line in text.splitlines()]
+        self.tokenizer = Tokenizer()
+        self._memo: dict = {}
+
+    def derived(self, key, build):
+        return self._memo.setdefault(key, build())
+
+
+def test_the_question_keeps_its_wording_and_gains_the_phrase_at_its_end():
+    from index.abbreviations import spell_out
+
+    snap = _Snapshot(TEXT + "\n第四部门分工负责。\n部门分工负责。")
+    assert spell_out("低保标准一个月多少钱？", snap) == ("低保标准一个月多少钱？（低保：最低生活保障）", (("低保", "最低生活保障"),))
+    # An everyday word is not an abbreviation, though 部门分工 would spell it out.
+    assert spell_out("第四部分(一)1讲了什么？", snap) == ("第四部分(一)1讲了什么？", ())
