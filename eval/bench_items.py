@@ -13,6 +13,7 @@ budget at work: the rules read it at their own speed and the model is asked at m
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -105,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     if args.out:
         args.out.write_text(f"# Support-item extraction cost\n\n{time.strftime('%Y-%m-%d %H:%M')}, "
-                            f"`python -m eval.bench_items {' '.join(argv or [])}`\n\n{table}\n", encoding="utf-8")
+                            f"`python -m eval.bench_items {' '.join(sys.argv[1:] if argv is None else argv)}`\n\n{table}\n", encoding="utf-8")
     return 0
 
 

@@ -54,9 +54,10 @@ def _in(needle: str, hay: str) -> bool:
 
 
 def checked_drafts(reply: str, sq: Squeezed) -> tuple[list[Draft], int]:
-    """The model's items that pass the checks, as drafts, and how many were rejected."""
+    """The model's items that pass the checks, as drafts, and how many were rejected (a reply that is
+    not a JSON array at all, e.g. "" from a failed generator, counts as one rejection)."""
     try:
-        rows = json.loads(re.search(r"\[.*\]", reply, re.S).group(0)) if "[" in reply else []
+        rows = json.loads(re.search(r"\[.*\]", reply, re.S).group(0))
     except (AttributeError, ValueError):
         return [], 1
     out, rejected = [], 0

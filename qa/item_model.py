@@ -28,7 +28,8 @@ class GeneratorCompleter:
         self._generator: Generator | None = None
 
     def complete(self, text: str) -> str:
-        """The reply to one provision ("[]" when the generator fails: the rules' items stand)."""
+        """The reply to one provision ("" when the generator fails: the rules' items stand, and the
+        checks count the reply as rejected)."""
         if self._generator is None:
             self._generator = self.factory()
         messages = [Message("system", self.prompts.get("item_extract_system").render()),
@@ -36,4 +37,4 @@ class GeneratorCompleter:
         try:
             return self._generator.generate(messages, max_tokens=self.max_tokens)
         except GeneratorError:
-            return "[]"
+            return ""

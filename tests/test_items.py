@@ -126,3 +126,10 @@ def test_items_carry_region_validity_and_handling_unit(calc):
     assert {i.region for i in tax} == {"全国"}
     (robot,) = [i for i in calc[1] if "购置额的10%" in i.quote]
     assert robot.department == "市经信局技术进步与质量科" and robot.department_clause.endswith("#四")
+
+
+def test_a_reply_that_is_not_a_json_array_is_counted_as_rejected():
+    from ingest.item_model import checked_drafts
+
+    assert checked_drafts("", None) == ([], 1)  # what a failed generator returns
+    assert checked_drafts("[]", None) == ([], 0)  # the model found nothing: not a rejection
