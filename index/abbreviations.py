@@ -85,7 +85,8 @@ def spell_out(question: str, snapshot) -> tuple[str, tuple[tuple[str, str], ...]
         normalize(c.text).lower() for c in snapshot.clauses))
     pairs = []
     for word in dict.fromkeys(snapshot.tokenizer.words(question)):
-        if _HAN.fullmatch(word) and word not in text and dictionary_count(word) < _COMMON:
+        # Cheap tests first: the substring scan reads the whole corpus text.
+        if _HAN.fullmatch(word) and dictionary_count(word) < _COMMON and word not in text:
             phrase = snapshot.derived(f"abbreviation:{word}", lambda w=word: expand(w, text, snapshot.tokenizer.words))
             if phrase:
                 pairs.append((word, phrase))
