@@ -87,10 +87,19 @@ def figure_lead(question: str, terms: list[str], sentence: str) -> str:
 
 def settles(terms: list[str], sentence: str) -> bool | None:
     """The stance of the phrase of `sentence` that is most about the question (its terms) and takes
-    one: "可采取后补助方式予以资助" rather than the "资助资金不再规定适用范围" after it."""
+    one: "可采取后补助方式予以资助" rather than the "资助资金不再规定适用范围" after it — unless
+    another phrase forbids what the question asks and the chosen phrase does not mention it."""
     phrases = [p for p in _PHRASE.split(normalize(sentence)) if p]
     about = sorted(phrases, key=lambda p: -sum(len(t) ** 1.5 for t in set(terms) if t in p))
-    return next((said for said in map(stance, about) if said is not None), None)
+    taking = [p for p in about if stance(p) is not None]
+    if not taking:
+        return None
+    # A phrase forbidding a word the question asks about that the chosen phrase lacks decides it:
+    # "应当及时组织抢救…，不得…拒绝" answers "能不能拒绝抢救" with 不可以.
+    lacking = {t for t in terms if len(t) >= 2 and t not in taking[0]}
+    if stance(taking[0]) and any(stance(p) is False and any(t in p for t in lacking) for p in taking[1:]):
+        return False
+    return stance(taking[0])
 
 
 def lead(question: str, terms: list[str], quoted: list[str]) -> str:

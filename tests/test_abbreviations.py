@@ -53,3 +53,13 @@ def test_the_question_keeps_its_wording_and_gains_the_phrase_at_its_end():
     assert spell_out("低保标准一个月多少钱？", snap) == ("低保标准一个月多少钱？（低保：最低生活保障）", (("低保", "最低生活保障"),))
     # An everyday word is not an abbreviation, though 部门分工 would spell it out.
     assert spell_out("第四部分(一)1讲了什么？", snap) == ("第四部分(一)1讲了什么？", ())
+
+
+def test_a_phrase_forbidding_what_the_question_asks_decides_the_yes_or_no():
+    """浙江省见义勇为人员奖励和保障条例 第十五条 (../shared/data/laws.tar.gz), asked whether a hospital may refuse."""
+    from qa.direct import settles
+
+    sentence = "医疗单位对见义勇为受伤的人员应当及时组织抢救和治疗，不得以任何借口推诿、拒绝或者拖延。"
+    assert settles(["医疗", "单位", "拒绝", "抢救", "见义勇为", "受伤"], sentence) is False
+    assert settles(["医疗", "单位", "抢救", "见义勇为", "受伤"], sentence) is True  # asked whether it must treat
+    assert settles(["财政", "资助"], "可采取后补助方式予以资助，资助资金不再规定适用范围。") is True
