@@ -40,16 +40,27 @@ def place_names(meta: DocMeta) -> list[str]:
     return [n for n in dict.fromkeys(names) if len(n) >= 2]
 
 
-def mentioned_documents(question: str, documents: Mapping[str, DocMeta]) -> list[str]:
-    """Ids of documents whose names appear in the question (longest names win overlaps)."""
+def document_mentions(question: str, documents: Mapping[str, DocMeta]) -> dict[str, str]:
+    """{doc id: the longest of its names that appears in the question}, longest names first."""
     q = normalize(question)
-    hits: dict[str, int] = {}
+    hits: dict[str, str] = {}
     for doc_id, meta in documents.items():
         for name in place_names(meta):
-            if normalize(name) in q and len(name) > hits.get(doc_id, 0):
-                hits[doc_id] = len(name)
-    # A name that is part of a longer matched name of another document does not count ("县域" in a title).
-    return sorted(hits, key=lambda d: -hits[d])
+            if normalize(name) in q and len(name) > len(hits.get(doc_id, "")):
+                hits[doc_id] = normalize(name)
+    return dict(sorted(hits.items(), key=lambda kv: -len(kv[1])))
+
+
+def mentioned_documents(question: str, documents: Mapping[str, DocMeta]) -> list[str]:
+    """Ids of documents whose names appear in the question (longest names win overlaps)."""
+    return list(document_mentions(question, documents))
+
+
+def distinct_names(names: Sequence[str]) -> tuple[str, ...]:
+    """The names a question uses, once each; a name inside a longer one it also uses is the same
+    mention ("广州" inside "广州市"), so one place covering two documents is one name."""
+    unique = sorted(set(names), key=len, reverse=True)
+    return tuple(n for i, n in enumerate(unique) if not any(n in longer for longer in unique[:i]))
 
 
 def clause_label_refs(question: str) -> list[str]:
@@ -118,8 +129,10 @@ def route(question: str, documents: Mapping[str, DocMeta], units: Sequence[str])
     else does; with a clause number it also narrows the documents named otherwise (a place may cover
     several, and the number is one document's)."""
     refs = tuple(clause_label_refs(question))
-    named = mentioned_documents(question, documents)
+    mentions = document_mentions(question, documents)
+    named = list(mentions)
     titled = titled_documents(question, documents, loose=bool(refs))
     if titled and (refs or not named):
         named = [d for d in named if d in titled] or titled
-    return Route(tuple(named), refs, tuple(mentioned_departments(question, units)))
+    names = distinct_names([mentions.get(d, "(title)") for d in named])
+    return Route(tuple(named), refs, tuple(mentioned_departments(question, units)), names)

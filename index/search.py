@@ -146,7 +146,7 @@ class Retriever:
             for j, row in enumerate(exact):
                 scores[row] = top + 1.0 - j * 1e-3
         ranked = sorted(scores.items(), key=lambda kv: -kv[1])
-        if steer and not doc and len(r.doc_ids) > 1 and not exact:
+        if steer and not doc and len(r.doc_ids) > 1 and len(r.names) > 1 and not exact:
             ranked = self._interleave(data, ranked)  # "阳泉和朔州…分别": each named document gets its turn
         ranked = ranked[:k]
         hits = tuple(Hit(data.clauses[row], score, rank) for rank, (row, score) in enumerate(ranked, start=1))

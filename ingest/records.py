@@ -140,16 +140,18 @@ class Hit:
 class Route:
     """What a question names, read once (index/routing.py): documents to restrict to (by name, place
     or short title), clause references as label paths ("二.(一).3", "第3条": articles in Arabic
-    numerals), and responsible units."""
+    numerals), responsible units, and the distinct names the documents were named by (two names,
+    "阳泉和朔州", ask about each; one place covering two documents is one name)."""
 
     doc_ids: tuple[str, ...] = ()
     clause_refs: tuple[str, ...] = ()
     departments: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
-        """{doc_ids, clause_refs, departments}."""
+        """{doc_ids, clause_refs, departments, names}."""
         return {"doc_ids": list(self.doc_ids), "clause_refs": list(self.clause_refs),
-                "departments": list(self.departments)}
+                "departments": list(self.departments), "names": list(self.names)}
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ def extractive_reply(turn: Turn, check: Check = Check()) -> Answer:
     """The best matching sentences of the hits, quoted with [n]; a refusal when no sentence matches."""
     snap = turn.snapshot
     text, cited = extractive_answer(turn.standalone, list(turn.terms), list(turn.hits), exact=turn.exact,
-                                    docs=list(turn.doc_ids), metas=snap.documents, clauses=snap.clauses)
+                                    docs=list(turn.compared), metas=snap.documents, clauses=snap.clauses)
     if not cited:
         return refusal(turn, NOTHING_FOUND, "extractive", check)
     numbers = list(range(1, len(cited) + 1))

@@ -55,6 +55,14 @@ class Turn:
     notes: tuple[str, ...] = ()
 
     @property
+    def compared(self) -> tuple[str, ...]:
+        """The documents a comparison answers one by one: the named documents when the question names
+        them by more than one name ("阳泉和朔州…") or the doc filter lists several; () otherwise (one
+        place covering two documents is one question, answered from the best clause)."""
+        several = len(self.doc_ids) > 1 and (isinstance(self.doc, list) or len(self.route.names) > 1)
+        return self.doc_ids if several else ()
+
+    @property
     def exact(self) -> bool:
         """The search found the clause the question names by number (it is the first hit)."""
         return bool(self.exact_ids)

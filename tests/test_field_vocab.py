@@ -14,6 +14,7 @@ import pytest
 from conftest import hashing_settings
 
 FIELD = Path(__file__).resolve().parents[2] / "shared" / "field"
+ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(not FIELD.is_dir(), reason=f"field cases not found at {FIELD} (../shared absent)")
 
 
@@ -109,3 +110,17 @@ def test_questions_in_the_corpus_vocabulary_are_not_refused(services, case, qid)
 def test_a_field_the_corpus_never_states_is_refused(services):
     q, answer = _ask(services, "followup-and-refusal", "fr-5")  # 申请材料: the page lists none
     assert answer.refused and answer.related
+
+
+def test_one_place_covering_two_documents_is_one_name_and_two_places_are_a_comparison():
+    """A place that names two documents restricts the search to both but asks one question (hits ranked
+    by score, the best clause answers); two places ask about each document (round-robin, one quote each)."""
+    from index.routing import route
+    from ingest.corpus import load_corpus
+
+    field = {d.meta.doc_id: d.meta for d in load_corpus(FIELD / "parenthetical-false-unit" / "docs").documents}
+    r = route("广州低保标准一个月多少钱？", field, ())
+    assert len(r.doc_ids) == 2 and len(r.names) == 1, r
+    seeds = {d.meta.doc_id: d.meta for d in load_corpus(ROOT / "corpus").documents}
+    r = route("阳泉和朔州的技术合同交易总额目标分别是多少？", seeds, ())
+    assert len(r.doc_ids) == 2 and len(r.names) == 2, r
