@@ -60,8 +60,10 @@ def money(figure: str) -> bool:
 
 
 def asks_money(question: str) -> bool:
-    """A figure question about money (补贴, 资助, 多少钱 …): an amount answers it, not a count or a term."""
-    return asks_figure(question) and bool(pattern("money_nouns").search(normalize(question)))
+    """A figure question about money (补贴, 资助, 多少钱 …): an amount answers it, not a count or a term.
+    A rate of money (经费占GDP比重, 补贴比例) asks for a percentage, not an amount."""
+    q = normalize(question)
+    return asks_figure(question) and bool(pattern("money_nouns").search(q)) and not _RATE.search(q)
 
 
 def figure_lead(question: str, terms: list[str], sentence: str) -> str:

@@ -9,7 +9,8 @@ object, and where the backend takes a grammar (llama.cpp's GBNF) the shape is en
 `grammar()` lets `clause` be only a shown number and `quote` only a verbatim span of that clause's
 shown text, starting after punctuation and ending before it (or at the end), so a figure, a unit or a
 date in it is in the clause by construction. The yes/no word comes after the quote: the model has
-copied its evidence before it commits to an answer. `render()` turns a Reply into answer text
+copied its evidence before it commits to an answer; qa/verify.py then words the answer from what the
+quote settles (qa/direct.py), not from the model's word. `render()` turns a Reply into answer text
 ("不可以，男性不超过60周岁[1]。"), which then goes through every check a free-text answer goes through
 (qa/verify.py): the grammar makes the answer checkable, the checks still decide. Backends without
 grammars (an OpenAI-compatible endpoint) and scripted tests may return the JSON or plain text;
@@ -26,21 +27,17 @@ import re
 from dataclasses import dataclass
 
 from policyqa.text import split_sentences
-from qa.check import facts
-from qa.words import table, words
+from qa.words import table
 
 
-def _yes_no_lists() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
-    """(positive, negative, forbidding) words from policyqa/data/answer_words.json: the yes and no words
-    of its yes_no_words forms, and its forbids list."""
+def _yes_no_words() -> tuple[str, ...]:
+    """The yes and no words of policyqa/data/answer_words.json's yes_no_words forms."""
     forms = table()["yes_no_words"]
-    return (tuple(dict.fromkeys(yes for _, yes, _ in forms)), tuple(dict.fromkeys(no for _, _, no in forms)),
-            words("forbids"))
+    return tuple(dict.fromkeys([yes for _, yes, _ in forms] + [no for _, _, no in forms]))
 
 
-POSITIVE, NEGATIVE, FORBIDDING = _yes_no_lists()
 # The direct answers a yes/no question may get (policyqa/data/answer_words.json).
-YES_NO_WORDS = POSITIVE + NEGATIVE
+YES_NO_WORDS = _yes_no_words()
 # A quote starts after one of these (or at the start) and ends before one (or at the end).
 BOUNDARY = "，。；：、,;:（）()“”‘’《》!?！？"
 _JSON = re.compile(r"\{.*\}", re.S)
@@ -126,18 +123,6 @@ def render(reply: Reply, yes_no: bool) -> str:
     if yes_no and reply.answer in YES_NO_WORDS and body:
         return f"{reply.answer}，{body}"
     return body
-
-
-def unsupported_answer(reply: Reply) -> str:
-    """Why the yes/no word of `reply` does not follow from its quote, or "": a negative answer whose
-    quote has no negation, or a positive one whose quote forbids. (The sentence check cannot see this:
-    the question's own 能不能 would count as the negation's support.)"""
-    if reply.answer in NEGATIVE and not facts(reply.quote).negations:
-        return f"answer {reply.answer} but the quote from [{reply.clause}] negates nothing"
-    forbids = next((w for w in FORBIDDING if w in reply.quote), "")
-    if reply.answer in POSITIVE and forbids:
-        return f"answer {reply.answer} but the quote from [{reply.clause}] says {forbids}"
-    return ""
 
 
 def readable(raw: str) -> str:

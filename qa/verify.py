@@ -20,6 +20,7 @@ from qa import structured
 from qa.answer import Answer, Check
 from qa.check import check_answer, parse_citations
 from qa.context import duties
+from qa.direct import lead
 from qa.extractive import best_sentences, brief_name, clause_quote, responsibility_line, sentence_score, sentences
 from qa.grounding import best_clause, bigrams, support
 from qa.intent import asks_who, asks_yes_no
@@ -60,6 +61,9 @@ def checked_reply(turn: Turn, raw: str, prompt_hash: str) -> Answer:
     if len(strip_markers(kept).strip("。，,. \n")) < 2 or not kept_numbers:
         return extractive_reply(turn, Check("fallback", dropped or ("no citation",)))
     kept, kept_numbers = with_sources(kept, kept_numbers, turn)
+    if not asks_yes_no(turn.standalone):  # the figure asked for first, as the extractive answer opens
+        opening = lead(turn.standalone, list(turn.terms), [strip_markers(kept).split("\n")[0]])
+        kept = opening + kept if opening and not kept.startswith(opening.rstrip("。")) else kept
     return Answer(question=turn.question, text=kept, citations=citations(kept, kept_numbers, hits),
                   generator=turn.generator, checked=Check("dropped", dropped) if dropped else Check("passed"),
                   prompt_hash=prompt_hash)
@@ -73,11 +77,12 @@ def _worded(raw: str, turn: Turn) -> tuple[str | None, tuple[str, ...]]:
         return raw, ()
     if not 1 <= reply.clause <= len(turn.shown):
         return None, (f"cites clause {reply.clause}, not one of 1..{len(turn.shown)}",)
+    # The code words what the quote settles (qa/direct.py), as the extractive answer does: the yes/no
+    # word from the quoted phrase's stance, the figure of the kind asked. A model's own 可以 to a
+    # 有没有 or 会不会 question, or to a clause that only lists measures, is not an answer.
     yes_no = asks_yes_no(turn.standalone)
-    why = structured.unsupported_answer(reply) if yes_no else ""
-    if why:
-        reply = replace(reply, answer="")
-    return structured.render(reply, yes_no), (why,) if why else ()
+    opening = lead(turn.standalone, list(turn.terms), [reply.quote]).rstrip("。")
+    return structured.render(replace(reply, answer=opening if yes_no else ""), yes_no), ()
 
 
 def ground(text: str, texts: list[str], turn: Turn) -> tuple[str, tuple[str, ...]]:
@@ -139,19 +144,22 @@ def with_sources(text: str, numbers: list[int], turn: Turn) -> tuple[str, list[i
         numbers.append(1)
     if asks_who(turn.standalone):
         extra += _written_tags(text, numbers, hits)
-    if len({h.clause.doc_id for h in hits}) > 1 and len(turn.doc_ids) > 1:
+    if len({h.clause.doc_id for h in hits}) > 1 and turn.compared:
         for n, hit in enumerate(hits, start=1):
             picks = best_sentences(turn.standalone, list(turn.terms), [hit], per_clause=2, limit=2)
             if picks:
                 quoted = "".join(p.sentence for p in picks)  # as written: nothing appended
                 extra.append(f"{brief_name(turn.snapshot.documents.get(hit.clause.doc_id), hit.clause)}：“{quoted}”[{n}]")
                 numbers.append(n)
-    elif not extra and len(MARKER.sub("", text)) < 24:
+    elif not extra:
+        # The sentences the extractive answer would quote, where the answer does not already say them
+        # (a model's span may be the clause's second sentence, the fact in its first).
+        said = normalize(MARKER.sub("", text))
         for n in numbers[:2]:
-            sents = sentences(hits[n - 1].clause.text)
-            if sents:
-                best = max(sents, key=lambda s: sentence_score(s, list(turn.terms), True))
-                extra.append(f"原文：“{best}”[{n}]")
+            picks = best_sentences(turn.standalone, list(turn.terms), [hits[n - 1]], per_clause=2, limit=2)
+            missing = [p.sentence for p in picks if normalize(p.sentence).rstrip("。；;") not in said]
+            if missing:
+                extra.append(f"原文：“{''.join(missing)}”[{n}]")
     return text + ("\n" + "\n".join(extra) if extra else ""), sorted(set(numbers))
 
 

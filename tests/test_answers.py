@@ -75,6 +75,8 @@ def test_lead_says_the_word_only_when_the_quote_settles_it():
     ("招5个员工最多能拿多少补贴？", ["员工", "最多", "补贴"],
      "补贴标准：招用3人以下的按每人2000元给予补贴；招用4人以上的每增加1人给予3000元补贴，总额最高不超过3万元。", "最高不超过3万元"),
     ("比重目标是多少？", ["比重", "目标"], "R&D经费占GDP比重达到2.5%以上，高新技术企业达到100家。", "2.5%以上"),
+    # a rate of money (经费 is a money word) asks for the percentage, not an amount
+    ("R&D经费占GDP比重目标是多少？", ["经费", "比重", "目标"], "到2020年达到2.5%以上。", "2.5%以上"),
     # several figures and nothing in the question singles one out: the quote speaks alone
     ("补贴标准是多少？", ["补贴", "标准"], "补贴标准：招用3人以下的按每人2000元给予补贴；招用4人以上的每增加1人给予3000元补贴。", ""),
 ])
