@@ -15,6 +15,7 @@ clauses as `related`, never as support.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -37,6 +38,8 @@ from qa.replies import extractive_reply
 from qa.steps import plan_step, retrieve_step, rewrite_step
 from qa.turn import Turn, place_index, refusal_policy
 from qa.verify import checked_reply
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,11 @@ class Answerer:
             except GeneratorError as exc:
                 turn = turn.noted(f"generator failed: {exc}")
                 turn = replace(turn, answer=extractive_reply(turn, Check("fallback", (f"{turn.generator} failed ({exc})",))))
+            except Exception as exc:  # noqa: BLE001 - a backend's own error (HTTP, llama.cpp, a bug): quote instead
+                # The person still gets the cited clauses, never a chat that waits forever; the cause is logged once.
+                log.exception("generator %s raised %s; answering with quotes", turn.generator, type(exc).__name__)
+                reason = f"{turn.generator} raised {type(exc).__name__}: {str(exc)[:200]}"
+                turn = replace(turn.noted(f"generator failed: {reason}"), answer=extractive_reply(turn, Check("fallback", (reason,))))
         elif turn.answer is None:
             turn = replace(turn, answer=extractive_reply(turn))
         turn = turn.timed("first_token").timed("total")

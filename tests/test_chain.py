@@ -272,3 +272,16 @@ def test_json_reply_citing_a_clause_not_shown_or_inventing_a_figure_falls_back(r
     assert stray.checked.status == "fallback" and "cites clause 5" in stray.checked.text and "2.5%" in stray.text
     made_up = _answerer(retriever, scripted=ScriptedGenerator(['{"clause":1,"quote":"到2020年达到3.5%以上"}'])).ask(Q_RD)
     assert made_up.checked.status == "fallback" and "3.5%" not in made_up.text
+
+
+def test_a_generator_raising_any_error_still_gets_the_quoted_answer(retriever, caplog):
+    """A backend's own exception (an HTTP client error, llama.cpp, a bug) must not leave a chat waiting:
+    the answer falls back to the cited clauses and the cause is logged once."""
+    def broken(messages):
+        raise ConnectionResetError("peer closed the stream")
+
+    with caplog.at_level("ERROR", logger="qa.chain"):
+        answer = _answerer(retriever, scripted=ScriptedGenerator(broken)).ask(Q_RD)
+    assert answer.checked.status == "fallback" and "ConnectionResetError" in answer.checked.text
+    assert "2.5%" in answer.text and answer.citations
+    assert sum("ConnectionResetError" in r.getMessage() for r in caplog.records) == 1
