@@ -66,7 +66,8 @@ def shown_clauses(turn: Turn, count: int) -> tuple[Hit, ...]:
     snap = turn.snapshot
     _, cited = extractive_answer(turn.standalone, list(turn.terms), list(turn.hits), exact=turn.exact,
                                  docs=list(turn.compared), metas=snap.documents, clauses=snap.clauses)
-    return tuple(cited[:count]) or tuple(turn.hits[:count])
+    most = max(count, 3) if turn.compared else count  # a comparison shows each named document's clause
+    return tuple(cited[:most]) or tuple(turn.hits[:count])
 
 
 def messages(prompts: PromptLibrary, turn: Turn, shown: tuple[Hit, ...], max_chars: int) -> tuple[Message, ...]:

@@ -21,7 +21,7 @@ from qa.answer import Answer, Check
 from qa.check import check_answer, parse_citations
 from qa.context import duties
 from qa.direct import lead
-from qa.extractive import best_sentences, brief_name, clause_quote, responsibility_line, sentence_score, sentences
+from qa.extractive import brief_name, clause_quote, quote_parts, responsibility_line
 from qa.grounding import best_clause, bigrams, support
 from qa.intent import asks_who, asks_yes_no
 from qa.replies import citations, extractive_reply, refusal
@@ -146,21 +146,28 @@ def with_sources(text: str, numbers: list[int], turn: Turn) -> tuple[str, list[i
         extra += _written_tags(text, numbers, hits)
     if len({h.clause.doc_id for h in hits}) > 1 and turn.compared:
         for n, hit in enumerate(hits, start=1):
-            picks = best_sentences(turn.standalone, list(turn.terms), [hit], per_clause=2, limit=2)
-            if picks:
-                quoted = "".join(p.sentence for p in picks)  # as written: nothing appended
+            quoted = "".join(quoted_sentences(turn, hit))  # as written: nothing appended
+            if quoted:
                 extra.append(f"{brief_name(turn.snapshot.documents.get(hit.clause.doc_id), hit.clause)}：“{quoted}”[{n}]")
                 numbers.append(n)
     elif not extra:
-        # The sentences the extractive answer would quote, where the answer does not already say them
+        # The sentences the extractive answer quotes, where the answer does not already say them
         # (a model's span may be the clause's second sentence, the fact in its first).
         said = normalize(MARKER.sub("", text))
         for n in numbers[:2]:
-            picks = best_sentences(turn.standalone, list(turn.terms), [hits[n - 1]], per_clause=2, limit=2)
-            missing = [p.sentence for p in picks if normalize(p.sentence).rstrip("。；;") not in said]
+            missing = [s for s in quoted_sentences(turn, hits[n - 1]) if normalize(s).rstrip("。；;") not in said]
             if missing:
                 extra.append(f"原文：“{''.join(missing)}”[{n}]")
     return text + ("\n" + "\n".join(extra) if extra else ""), sorted(set(numbers))
+
+
+def quoted_sentences(turn: Turn, hit: Hit) -> list[str]:
+    """The sentences of `hit`'s clause the extractive answer quotes for this question (qa/extractive.py
+    quote_parts: the best ones, carried to the end of their sentence, a figure line the question asks
+    for), in document order."""
+    clause = hit.clause
+    parts = quote_parts(turn.standalone, list(turn.terms), clause, turn.snapshot.clauses)
+    return [s for c, sents in parts if c.id == clause.id for s in sents]
 
 
 def _written_tags(text: str, numbers: list[int], hits: tuple[Hit, ...]) -> list[str]:
