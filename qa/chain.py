@@ -119,6 +119,8 @@ class Answerer:
             except GeneratorError as exc:
                 turn = turn.noted(f"generator failed: {exc}")
                 turn = replace(turn, answer=extractive_reply(turn, Check("fallback", (f"{turn.generator} failed ({exc})",))))
+            except PolicyQAError:
+                raise  # ours, with its own answer (BusyError → 503 "服务繁忙")
             except Exception as exc:  # noqa: BLE001 - a backend's own error (HTTP, llama.cpp, a bug): quote instead
                 # The person still gets the cited clauses, never a chat that waits forever; the cause is logged once.
                 log.exception("generator %s raised %s; answering with quotes", turn.generator, type(exc).__name__)
