@@ -36,7 +36,7 @@ DOC = ("测试市促进量子计算产业发展若干措施\n\n一、支持量�
        "(一)设立量子计算专项基金。市财政每年安排5000万元设立量子计算专项基金，支持企业开展量子芯片攻关。\n"
        "(二)建设量子计算公共平台。依托高校建设量子计算公共算力平台，向中小企业开放。\n")
 UNRELATED_Q = "阳泉如何支持科技型中小企业融资？"  # the injected clause is not among its clauses
-TARGETED_Q = "测试市哪些企业可以获得补贴？"  # retrieves the injected clause
+TARGETED_Q = "测试市是不是所有企业均可获得补贴？"  # the injected clause is the one its answer quotes
 
 
 def doc(n: int) -> bytes:
