@@ -75,12 +75,21 @@ class Query:
         score = sum(len(t) ** 1.5 * weight.get(t, 1.0) for t in found if not any(t != o and t in o for o in found))
         if self.wants_figure and figures(s):
             score *= 1.5
+            if _names_figure(s, found):
+                score *= 1.5
         if self.units and any(f[-1:] in self.units for f in figures(s)):
             score *= 1.5
         label = _LABEL.match(s)
         if label and _covered(label.group(1), self.terms):
             score *= 1.5
         return score
+
+
+def _names_figure(sentence: str, found: set[str]) -> bool:
+    """A word asked about is what the sentence's figure is: "…保障标准为每人每月1309元", "补贴：最高50万元",
+    not a base another figure is reckoned from ("…认定标准按保障标准的1.5倍确定，为…1963.5元")."""
+    return any(re.search(re.escape(t) + r"[^，,。；;：:为是]{0,6}(?:为|是|达到|：|:)[^，,。；;]{0,8}?\d", sentence)
+               for t in found if len(t) >= 2)
 
 
 def _covered(label: str, terms: tuple[str, ...]) -> bool:

@@ -105,6 +105,16 @@ def test_amount_in_a_sibling_line_of_the_item_is_answered_from_that_line():
     assert [h.clause.id for h in cited] == ["d#3~2"]
 
 
+def test_amount_question_takes_the_line_whose_figure_is_the_thing_asked_not_one_reckoned_from_it():
+    """The derived line ranks first and holds every asked word twice; the line stating the amount wins."""
+    notice = [_clause("1.(2)", ("一、", "(二)"), "（二）救助边缘家庭认定标准按救助标准的1.5倍确定，为每人每月1350元。"),
+              _clause("1.(1)", ("一、", "(一)"), "（一）全市城乡救助标准为每人每月900元。")]
+    hits = [Hit(notice[0], 1.0, 1), Hit(notice[1], 0.9, 2)]
+    text, cited = extractive_answer("救助标准一个月多少钱？", ["救助", "标准", "一个月"], hits, clauses=notice)
+    assert text.startswith("900元。")
+    assert [h.clause.id for h in cited] == ["d#1.(1)"]
+
+
 def test_quotes_are_sentences_as_written_and_name_the_document_briefly():
     clause = _clause("2", ("一、总则", "2."), "2.实施补贴行动。支持企业实施20项示范项目；认定10个示范企业\n（市科技局牵头）",
                      doc_title="关于贯彻落实某某省关于某某战略纲要的实施方案的意见（征求意见稿）")
