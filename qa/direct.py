@@ -87,10 +87,32 @@ def figure_lead(question: str, terms: list[str], sentence: str) -> str:
     return found[0][1] if len({f for _, f in found}) == 1 else ""
 
 
+@cache
+def _carve_out() -> re.Pattern[str]:
+    opener = "|".join(map(re.escape, words("exclusion_openers")))
+    closer = "|".join(map(re.escape, words("exclusion_closers")))
+    return re.compile(rf"(?:{opener})[^，,；;。！？!?)）\n]*|[^，,；;。！？!?(（\n]*(?:{closer})")
+
+
+def carved_out(terms: list[str], sentence: str) -> bool:
+    """Whether a question term (two characters or more) appears in `sentence` only inside a carve-out:
+    "采矿" in "对工业类项目（不含采矿、矿产品初加工）…给予奖励", "国有企业" in "…，国有企业除外"."""
+    s = normalize(sentence)
+    spans = [m.span() for m in _carve_out().finditer(s)]
+    if not spans:
+        return False
+    inside = "\n".join(s[a:b] for a, b in spans)
+    outside = "\n".join(s[a:b] for a, b in zip([0] + [b for _, b in spans], [a for a, _ in spans] + [len(s)]))
+    return any(len(t) >= 2 and t in inside and t not in outside for t in set(terms))
+
+
 def settles(terms: list[str], sentence: str) -> bool | None:
     """The stance of the phrase of `sentence` that is most about the question (its terms) and takes
     one: "可采取后补助方式予以资助" rather than the "资助资金不再规定适用范围" after it — unless
-    another phrase forbids what the question asks and the chosen phrase does not mention it."""
+    another phrase forbids what the question asks and the chosen phrase does not mention it, or the
+    sentence names what the question asks only in a carve-out ("（不含采矿…）", "…除外"): then no."""
+    if stance(sentence) is not None and carved_out(terms, sentence):
+        return False
     phrases = [p for p in _PHRASE.split(normalize(sentence)) if p]
     about = sorted(phrases, key=lambda p: -sum(len(t) ** 1.5 for t in set(terms) if t in p))
     taking = [p for p in about if stance(p) is not None]

@@ -69,6 +69,20 @@ def test_lead_says_the_word_only_when_the_quote_settles_it():
     assert lead("62岁还能申请吗？", [], ["男性不超过60周岁。"]) == ""
 
 
+@pytest.mark.parametrize(("question", "terms", "said"), [
+    ("采矿项目能不能享受投资奖励？", ["采矿", "项目", "享受", "投资", "奖励"], "不可以。"),  # only inside （不含…）
+    ("住宅类项目能享受奖励吗？", ["住宅", "项目", "享受", "奖励"], "不可以。"),
+    ("工业类项目能不能享受投资奖励？", ["工业", "项目", "享受", "投资", "奖励"], "可以。"),  # outside the carve-out
+    ("国有企业可以申请吗？", ["国有企业", "申请"], "不可以。"),  # "…，国有企业除外"
+])
+def test_a_yes_no_question_about_what_a_clause_carves_out_gets_the_no(question, terms, said):
+    sentences = ["对新上的工业类项目(不含采矿、矿产品初加工项目)，固定资产投资1000万元以上的，给予企业奖励；"
+                 "对服务业类项目(不含住宅类项目)投资3000万元以上的，给予奖励。",
+                 "符合条件的企业可以申请补贴，国有企业除外。"]
+    quoted = [s for s in sentences if any(t in s for t in terms[:1])] or sentences[:1]
+    assert lead(question, terms, quoted) == said
+
+
 @pytest.mark.parametrize(("question", "terms", "sentence", "figure"), [
     ("租金补贴的补贴标准是多少？", ["租金", "补贴", "标准"], "补贴标准：每连续租满1年补贴6000元。", "6000元"),
     ("三等奖的项目资助是多少？", ["三等奖", "项目", "资助"], "补贴标准：一等奖20万元，二等奖15万元，三等奖10万元，优胜奖5万元。", "10万元"),
