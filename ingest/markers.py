@@ -11,7 +11,7 @@ a sentence ("…不再具备\n第五条所列…") is a cross-reference, not an 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from policyqa.text import CN_NUM, SENTENCE_END, to_int
 from policyqa.vocab import words
@@ -24,7 +24,7 @@ _MARKERS: list[tuple[str, re.Pattern[str]]] = [
     ("章", re.compile(rf"第 *{_SPACED} *章")),
     ("节", re.compile(rf"第 *{_SPACED} *节")),
     ("条", re.compile(rf"第 *{_SPACED} *条(?:之[{CN_NUM}]+)?")),
-    ("一、", re.compile(rf"[{CN_NUM}]+[、.]")),
+    ("一、", re.compile(rf"[{CN_NUM}]+(?:[、.]| +、)")),  # "二 、支持范围" as typed in some pages
     ("(一)", re.compile(rf"\([{CN_NUM}]+\)")),
     ("1.", re.compile(r"\d{1,3}(?:[、]|\.(?!\d))")),
     ("(1)", re.compile(r"\(\d{1,3}\)")),
@@ -61,6 +61,8 @@ def _heading_text(line: str, raw: str) -> str:
     m = re.search(r"[。！？；;:：]", rest)
     title = rest if m is None else rest[: m.start()]
     compact = raw.replace(" ", "")
+    if compact.endswith(("、", ".", ")")):  # "二 、 支持范围" shows as "二、支持范围"
+        return (compact + title.strip()).strip()[:40]
     if compact != raw:  # "第 四 章 见习基地管理" shows as "第四章 见习基地管理"
         return (compact + " " + title.strip()).strip()[:40]
     return (raw + title).strip()[:40]
@@ -157,6 +159,36 @@ def find_labels(view: str) -> list[Marker]:
         if not is_marker_line(view[m.start(1) : line_end]):
             found.append(Marker("label", m.group(1), m.group(1), m.start(1), line_end))
     return found
+
+
+_SECTION_LEVEL = {"一、": "章", "(一)": "节"}
+
+
+def promote_section_headings(view: str, markers: list[Marker]) -> list[Marker]:
+    """Numbered headings above articles read as chapters and sections: a bare-title "一、政策支持" or
+    "(一)固定资产投资奖励" line (no punctuation, nothing under it but further such titles before a
+    第N条), standing where a sentence has ended, encloses the articles after it like 第一章 would.
+    An "一、…" line inside an article's list ("…如下：⏎一、…；") stays an item of that article."""
+    out = list(markers)
+    for i, m in enumerate(markers):
+        if m.kind not in _SECTION_LEVEL or not _bare_title(view, m):
+            continue
+        j = i + 1
+        while j < len(markers) and markers[j].kind in _SECTION_LEVEL and _bare_title(view, markers[j]):
+            j += 1
+        if j == len(markers) or markers[j].kind != "条" or view[m.line_end : markers[i + 1].start].strip():
+            continue
+        before = view[: m.start].rstrip()
+        if before and not re.search(r"[。！？!?][”’\"')）]*$", before) and not (i and out[i - 1].kind in ("章", "节")
+                                                                          and out[i - 1].line_end >= len(before)):
+            continue
+        out[i] = replace(m, kind=_SECTION_LEVEL[m.kind])
+    return out
+
+
+def _bare_title(view: str, marker: Marker) -> bool:
+    line = view[marker.start : marker.line_end].strip()
+    return len(line) <= 24 and not re.search(r"[，,。；;：:！？!?]", line)
 
 
 def drop_items_inside_articles(markers: list[Marker]) -> list[Marker]:

@@ -26,6 +26,7 @@ from ingest.markers import (
     LEGAL_RANK,
     Marker,
     drop_items_inside_articles,
+    promote_section_headings,
     drop_out_of_sequence,
     find_annexes,
     find_labels,
@@ -81,7 +82,7 @@ def structure_markers(view: str) -> tuple[list[Marker], list[Marker]]:
         if sum(m.kind == "md1" for m in markers) == 1 or not view[markers[0].line_end : follows].strip():
             markers = markers[1:]  # the top heading is the title: it stays in the preamble
     markers = sorted(markers + find_annexes(view), key=lambda m: m.start)
-    markers, continued = drop_out_of_sequence(view, drop_items_inside_articles(markers))
+    markers, continued = drop_out_of_sequence(view, drop_items_inside_articles(promote_section_headings(view, markers)))
     events = sorted(markers + find_labels(view), key=lambda m: m.start)
     stack: list[Marker] = []
     kept: list[Marker] = []

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
+from ingest.item_fields import exclusions
 from policyqa.text import normalize
 from qa.intent import asks_figure, asks_yes_no
 from qa.words import pattern, table, words
@@ -87,23 +88,15 @@ def figure_lead(question: str, terms: list[str], sentence: str) -> str:
     return found[0][1] if len({f for _, f in found}) == 1 else ""
 
 
-@cache
-def _carve_out() -> re.Pattern[str]:
-    opener = "|".join(map(re.escape, words("exclusion_openers")))
-    closer = "|".join(map(re.escape, words("exclusion_closers")))
-    return re.compile(rf"(?:{opener})[^，,；;。！？!?)）\n]*|[^，,；;。！？!?(（\n]*(?:{closer})")
-
-
 def carved_out(terms: list[str], sentence: str) -> bool:
     """Whether a question term (two characters or more) appears in `sentence` only inside a carve-out:
     "采矿" in "对工业类项目（不含采矿、矿产品初加工）…给予奖励", "国有企业" in "…，国有企业除外"."""
     s = normalize(sentence)
-    spans = [m.span() for m in _carve_out().finditer(s)]
-    if not spans:
-        return False
-    inside = "\n".join(s[a:b] for a, b in spans)
-    outside = "\n".join(s[a:b] for a, b in zip([0] + [b for _, b in spans], [a for a, _ in spans] + [len(s)]))
-    return any(len(t) >= 2 and t in inside and t not in outside for t in set(terms))
+    left_out = exclusions(s)
+    rest = s
+    for thing in left_out:
+        rest = rest.replace(thing, "")
+    return any(len(t) >= 2 and t not in rest and any(t in x for x in left_out) for t in set(terms))
 
 
 def settles(terms: list[str], sentence: str) -> bool | None:

@@ -73,6 +73,23 @@ def test_page_marker_and_ocr_markup_are_dropped():
     assert _by_own(clauses)["第一条"].text == "第一条 为了规范管理，制定本办法。"
 
 
+def test_numbered_headings_above_articles_enclose_them_like_chapters():
+    text = ("一、政策支持\n第 1 条 设立引导资金，用于产业发展奖励。\n二 、支持范围\n(一)投资奖励\n"
+            "第 2 条 对新上项目给予企业奖励。\n第 3 条 重大项目实行一事一议。\n(二)绩效奖励\n"
+            "第 4 条 按地方财政贡献给予奖励。\n三、 其他\n第 5 条 本政策自发布之日起施行。\n")
+    _, clauses = _split(text)
+    assert [c.id for c in clauses] == ["t#一.第1条", "t#二.(一).第2条", "t#二.(一).第3条", "t#二.(二).第4条", "t#三.第5条"]
+    assert clauses[1].path_text == "二、支持范围 › (一)投资奖励 › 第2条"
+    assert clauses[4].text.endswith("施行。") and "三、" not in clauses[3].text
+
+
+def test_a_numbered_list_inside_an_article_stays_in_it():
+    text = "第一条 下列收入免征：\n一、国债利息收入\n二、财政拨款\n第二条 本办法自印发之日起施行。\n"
+    _, clauses = _split(text)
+    assert [c.id for c in clauses] == ["t#第一条", "t#第二条"]
+    assert "二、财政拨款" in clauses[0].text
+
+
 def test_spaced_article_and_chapter_headings():
     text = "第 一 章　总则\n第 一 条　为了规范管理，制定本办法。\n第 十 二 条　本办法自印发之日起施行。\n"
     _, clauses = _split(text)
