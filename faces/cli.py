@@ -62,11 +62,21 @@ def _corpus_clauses(args: argparse.Namespace, settings):
 
 
 def cmd_departments(args: argparse.Namespace, settings) -> int:
-    """List units with counts, or every provision one unit leads, cooperates on or shares, by document."""
+    """List units with counts, or every provision one unit leads, cooperates on or shares, by document:
+    of the index (`--index`, default settings.index_dir), or of a folder parsed on the spot (`--corpus`)."""
     from ingest.departments import unit_counts
     from qa.views import ROLE_ZH, department_view
 
-    documents, clauses = _corpus_clauses(args, settings)
+    if args.corpus:
+        documents, clauses = _corpus_clauses(args, settings)
+        titles = {d.meta.doc_id: d.meta.title for d in documents}
+        source = args.corpus
+    else:
+        from faces.cli_calc import _calculator
+
+        snap = _calculator(args, settings).retriever.snapshot()
+        clauses, titles = list(snap.clauses), {k: m.title for k, m in snap.documents.items()}
+        source = str(_index_dir(args, settings))
     if not args.name:
         counts = unit_counts(clauses)
         if args.json:
@@ -74,8 +84,11 @@ def cmd_departments(args: argparse.Namespace, settings) -> int:
         else:
             for r in counts:
                 print(f"{r.name}\t牵头 {r.lead}\t配合 {r.cooperating}\t合计 {r.total}")
+            if not counts:
+                print(f"no responsibility tags (牵头/配合/负责 units) in the {len(titles)} document(s) of {source}",
+                      file=sys.stderr)
         return 0
-    view = department_view(clauses, {d.meta.doc_id: d.meta.title for d in documents}, args.name)
+    view = department_view(clauses, titles, args.name)
     if args.json:
         _print_json(view.to_json())
         return 0
@@ -283,7 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("departments", help="list responsible units, or the clauses of one unit")
     p.add_argument("name", nargs="?")
-    p.add_argument("--corpus", help="corpus folder (default: settings.corpus_dir)")
+    p.add_argument("--corpus", help="parse this folder instead of reading the index")
+    _index_option(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_departments)
 

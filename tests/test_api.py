@@ -99,6 +99,8 @@ def test_department_view_equals_clauses_for_unit_and_the_cli(client, service, ca
 
     assert main(["departments", "市科技局", "--json", "--corpus", str(service.corpus_dir)]) == 0
     assert json.loads(capsys.readouterr().out) == body
+    assert main(["departments", "市科技局", "--json", "--index", str(service.corpus_dir.parent / "index")]) == 0  # the index's own clauses
+    assert json.loads(capsys.readouterr().out) == body
 
 
 def test_unknown_department_is_404_with_message(client):

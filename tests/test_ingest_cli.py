@@ -37,7 +37,7 @@ def test_bad_files_are_named_and_the_rest_ingest(tmp_path, capsys):
 
 
 def test_departments_for_one_unit_grouped_by_document(capsys):
-    assert main(["departments", "市人社局", "--json"]) == 0
+    assert main(["departments", "市人社局", "--json", "--corpus", str(CORPUS)]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["name"] == "市人社局"
     docs = {d["doc_id"]: d for d in out["documents"]}
@@ -48,7 +48,7 @@ def test_departments_for_one_unit_grouped_by_document(capsys):
 
 
 def test_unknown_department_is_a_clear_error(capsys):
-    assert main(["departments", "市宇航局"]) == 1
+    assert main(["departments", "市宇航局", "--corpus", str(CORPUS)]) == 1
     assert "no unit named '市宇航局'" in capsys.readouterr().err
 
 
