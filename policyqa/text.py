@@ -84,6 +84,29 @@ def match_key(text: str) -> str:
     return _WS.sub("", to_simplified(unicodedata.normalize("NFKC", text)))
 
 
+_HAN = "\u4e00-\u9fff"
+_STRAY = re.compile(rf"(?<=[{_HAN}\d，、。；：“（《])[ \xa0](?=[{_HAN}])|(?<=[{_HAN}，、；：“（《])[ \xa0](?=\d)")
+_PROSE = re.compile(r"[，,。；;、]")
+_OPENING_NUMBER = re.compile(rf"^\s*(?:第[ \xa0\d{_HAN}]{{1,12}}?[条章节编]|[(（]?[\d{_HAN}]{{1,3}}[)）、.．])[ \xa0]*$")
+
+
+def close_stray_spaces(text: str) -> str:
+    """`text` without the lone spaces PDF and web typesetting leave inside Chinese prose ("矿 产品",
+    "不低于200 万元", "资金， 列入"), for quotes. Only lines with sentence punctuation are touched: a
+    title or signature line ("中共某县委 某县人民政府") keeps its spaces, and so does the space after a
+    line's opening number ("第一条 为了…"); runs of spaces (indentation, "&nbsp; &nbsp;") stay too."""
+    out = []
+    for line in text.split("\n"):
+        if _PROSE.search(line):
+            drop = [m.start() for m in _STRAY.finditer(line)
+                    if line[m.start() - 1] not in " \xa0" and line[m.end() : m.end() + 1] not in (" ", "\xa0")
+                    and not _OPENING_NUMBER.match(line[: m.start()])]
+            for i in reversed(drop):
+                line = line[:i] + line[i + 1 :]
+        out.append(line)
+    return "\n".join(out)
+
+
 # --------------------------------------------------------------------------- numerals
 
 CN_NUM = "一二三四五六七八九十百千万零〇两"

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from typing import Mapping, Sequence
 
 from ingest.records import Clause, DocMeta, Hit
-from policyqa.text import CN_NUM, normalize, split_sentences
+from policyqa.text import CN_NUM, close_stray_spaces, normalize, split_sentences
 from qa.direct import asks_money, figures, lead, money
 from qa.intent import ASKS_LIST, asks_figure, asks_who
 from qa.words import pattern
@@ -158,7 +158,7 @@ def responsibility_line(hit: Hit, n: int, name: str = "") -> str:
 
 def clause_quote(hit: Hit, n: int, limit: int = QUOTE_CHARS, *, name: str = "") -> str:
     """The whole clause quoted (for questions that name a clause number), after `name` if given."""
-    body = " ".join(hit.clause.text.split())
+    body = " ".join(close_stray_spaces(hit.clause.text).split())
     quote = f"“{body[:limit]}{'…' if len(body) > limit else ''}”[{n}]"
     return f"{name}：{quote}" if name else quote
 
@@ -263,7 +263,7 @@ def joined(clause: Clause, picked: list[str]) -> str:
         at = order.index(sentence) if sentence in order else None
         out += ("……" if out and (at is None or last is None or at != last + 1) else "") + sentence
         last = at
-    return out
+    return close_stray_spaces(out)
 
 
 def issuer_lines(doc_id: str, metas: Mapping[str, DocMeta], clauses: Sequence[Clause]) -> tuple[Clause, list[str]] | None:

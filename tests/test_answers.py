@@ -11,7 +11,7 @@ from eval.harness import Question
 from ingest.records import Clause, DocMeta, Hit
 from qa.answer import Answer
 from qa.direct import answer_words, figure_lead, lead, stance
-from qa.extractive import brief_name, extractive_answer, is_heading
+from qa.extractive import brief_name, extractive_answer, is_heading, joined
 from qa.followup import rewrite
 
 
@@ -162,3 +162,15 @@ def test_yes_no_first_word_is_scored_from_the_gold_word():
     assert first_word("可以[1]。") == "可以" and first_word("有，见[1]") == "有"
     plain = Question("p", "subsidy", "补贴标准是多少？", ("x",), answer_must=("x",))
     assert score_answer(plain, Answer(plain.question, "x")).yes_no_ok is None
+
+
+@pytest.mark.parametrize(("written", "quoted"), [
+    ("对工业类项目(不含采矿、矿 产品初加工)，投资强度不低于200 万元的，给予奖励。", "对工业类项目(不含采矿、矿产品初加工)，投资强度不低于200万元的，给予奖励。"),
+    ("设立引导资金， 列入县财政预算，实行“ 一事一议”。", "设立引导资金，列入县财政预算，实行“一事一议”。"),
+    ("中共某县委 某县人民政府", "中共某县委 某县人民政府"),  # no sentence punctuation: a title line keeps its space
+    ("第一条 为了规范管理，制定本办法。", "第一条 为了规范管理，制定本办法。"),  # the space after the opening number
+    ("This is English, kept as is.", "This is English, kept as is."),
+])
+def test_quotes_close_the_stray_spaces_typesetting_leaves_in_prose(written, quoted):
+    clause = _clause("1", ("1",), written)
+    assert joined(clause, [written]) == quoted
