@@ -87,6 +87,7 @@ def match_key(text: str) -> str:
 _HAN = "\u4e00-\u9fff"
 _STRAY = re.compile(rf"(?<=[{_HAN}\d，、。；：“（《])[ \xa0](?=[{_HAN}])|(?<=[{_HAN}，、；：“（《])[ \xa0](?=\d)")
 _PROSE = re.compile(r"[，,。；;、]")
+_SPACED_NUMBER = re.compile(r"第[ \xa0]*(\d[\d \xa0]*)[ \xa0]*?(条|章|节|款|项)")  # "第 2 6 条" → "第26条"
 _OPENING_NUMBER = re.compile(rf"^\s*(?:第[ \xa0\d{_HAN}]{{1,12}}?[条章节编]|[(（]?[\d{_HAN}]{{1,3}}[)）、.．])[ \xa0]*$")
 
 
@@ -97,6 +98,7 @@ def close_stray_spaces(text: str) -> str:
     line's opening number ("第一条 为了…"); runs of spaces (indentation, "&nbsp; &nbsp;") stay too."""
     out = []
     for line in text.split("\n"):
+        line = _SPACED_NUMBER.sub(lambda m: "第" + re.sub(r"[ \xa0]", "", m.group(1)) + m.group(2), line)
         if _PROSE.search(line):
             drop = [m.start() for m in _STRAY.finditer(line)
                     if line[m.start() - 1] not in " \xa0" and line[m.end() : m.end() + 1] not in (" ", "\xa0")

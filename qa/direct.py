@@ -22,6 +22,10 @@ from qa.words import pattern, table, words
 
 _PHRASE = re.compile(r"[，,；;：:。！？!?\n]")
 _RATE = re.compile(r"税率|比例|比重|百分之|费率|利率")
+# A date or a time limit as policy texts write them: 2026年12月31日, 30个工作日内, 自发布之日起, 年底前.
+TIME = re.compile(r"\d{4}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*日|\d{1,2}\s*月(?:底|末|份)|[\d一二三四五六七八九十两]+\s*个?"
+                   r"(?:工作日|日|天|周|星期|月|年)(?:内|前|以内|之内|后)|之日起|起施行|起执行|起实施|有效期|截止|截至"
+                   r"|年底|年末|月底|上半年|下半年|季度|每年|每月")
 
 
 def answer_words(question: str) -> tuple[str, str]:

@@ -24,8 +24,8 @@ from typing import Mapping, Sequence
 
 from ingest.records import Clause, DocMeta, Hit
 from policyqa.text import CN_NUM, close_stray_spaces, normalize, split_sentences
-from qa.direct import asks_money, figures, lead, money
-from qa.intent import ASKS_LIST, asks_figure, asks_who
+from qa.direct import TIME, asks_money, figures, lead, money
+from qa.intent import ASKS_LIST, ASKS_WHEN, asks_figure, asks_who
 from qa.words import pattern
 
 _TAG = re.compile(r"[(（](?:牵头单位[:：][^()（）]*|[^()（）]*(?:牵头|负责)[^()（）]*)[)）]")
@@ -55,13 +55,14 @@ class Query:
     wants_figure: bool
     units: tuple[str, ...] = ()
     weights: tuple[tuple[str, float], ...] = ()  # term → how distinctive it is among the hits (default 1)
+    wants_time: bool = False  # a date or a time limit is asked (什么时候, 截止日期)
 
     @classmethod
     def of(cls, question: str, terms: list[str] | tuple[str, ...]) -> "Query":
         """The query of `question` with its content `terms`."""
         stated = [f for f in figures(question) if not re.fullmatch(r"\D*\d{4}年\D*", f)]  # 2020年 is a date
         units = tuple(dict.fromkeys(re.sub(r"^\D*[\d.]+\s*", "", f)[-1:] for f in stated))
-        return cls(tuple(terms), asks_figure(question), units)
+        return cls(tuple(terms), asks_figure(question), units, wants_time=bool(ASKS_WHEN.search(question)))
 
     def score(self, sentence: str, context: str = "") -> float:
         """How well one sentence matches: the length-weighted terms it (or its breadcrumb `context`)
@@ -77,6 +78,8 @@ class Query:
             score *= 1.5
             if _names_figure(s, found):
                 score *= 1.5
+        if self.wants_time and TIME.search(s):
+            score *= 1.5
         if self.units and any(f[-1:] in self.units for f in figures(s)):
             score *= 1.5
         label = _LABEL.match(s)

@@ -21,6 +21,8 @@ ASKS_LIST = pattern("intent", "list")
 # An amount of money is wanted; a rate (a percentage, not any number) is wanted.
 ASKS_MONEY = pattern("intent", "money")
 ASKS_RATE = pattern("intent", "rate")
+# A date or a time limit is wanted.
+ASKS_WHEN = pattern("intent", "when")
 
 
 @lru_cache(maxsize=1)

@@ -31,12 +31,14 @@ from index.vocabulary import CorpusVocabulary, question_places
 from ingest.records import Clause, DocMeta, Hit
 from policyqa.text import normalize
 from policyqa.vocab import pattern, words
-from qa.intent import ASKS_MONEY, ASKS_RATE, asks_figure
+from qa.direct import TIME
+from qa.intent import ASKS_MONEY, ASKS_RATE, ASKS_WHEN, asks_figure
 
 _PERCENT = re.compile(r"\d\s*[%％]|百分之")
 _QUESTION_FIGURE = re.compile(r"(\d+(?:\.\d+)?)\s*(%|年|万元|亿元|元|家|个|项|件)")
 _MONEY = re.compile(r"\d+(?:\.\d+)?\s*(?:万元|亿元|元|万)")
 _DIGIT = re.compile(r"\d")
+
 _SENTENCE_END = re.compile(r"[。；;\n]")
 _PHRASE_END = re.compile(r"[。；;，,：:\n]")
 _FAMILY = 12  # clauses of one enclosing item read for an amount at most
@@ -196,10 +198,13 @@ class RefusalPolicy:
         return None
 
     def _figures(self, q: str, terms: list[str], hits: list[Hit]) -> Refusal | None:
-        """amount, figure and no_number."""
+        """amount, no_time, figure and no_number."""
         if ASKS_MONEY.search(q) and not self._number_near_terms(terms, self.family(hits[:2]), number=_MONEY,
                                                                 within=_PHRASE_END):
             return Refusal("amount", "现有文件没有写明具体金额，无法回答这个数额。")
+        if ASKS_WHEN.search(q) and not self._number_near_terms(terms, self.family(hits[:3]), number=TIME,
+                                                                within=_PHRASE_END):
+            return Refusal("no_time", "现有文件没有写明相关时间，无法回答。")
         figure = self.unstated_figure(q, hits)
         if figure:
             return Refusal("figure", f"现有文件中没有出现“{figure}”这一数字，无法回答。")

@@ -239,6 +239,23 @@ def test_amount_question_is_refused_when_the_only_amount_is_for_something_else(r
     assert policy.decide(question, terms, [Hit(stated, 1.0, 1), Hit(other, 0.9, 2)]) is None
 
 
+def test_when_question_is_refused_when_no_clause_states_a_time_for_it(retriever):
+    from dataclasses import replace
+
+    from ingest.records import Hit
+    from qa.turn import refusal_policy
+
+    question = "阳泉科技创新券的申领截止日期是什么时候？"
+    terms = [t for t in retriever.tokenizer.tokens(question) if t != "阳泉"]
+    target = next(c for c in retriever.data.clauses if c.doc_id == "yangquan-2017" and "创新券" in c.text)
+    undated = replace(target, text="企业可申领科技创新券，用于购买科技服务。本意见自2017年3月1日起施行。")
+    policy = refusal_policy(retriever.snapshot())
+    refusal = policy.decide(question, terms, [Hit(undated, 1.0, 1)])  # the only date is for something else
+    assert refusal and refusal.rule == "no_time"
+    dated = replace(target, text="企业可申领科技创新券，申领截止日期为每年11月30日。")
+    assert policy.decide(question, terms, [Hit(dated, 1.0, 1)]) is None
+
+
 def test_json_reply_is_worded_by_the_code_streamed_as_its_quote_and_checked(retriever):
     """The reply shape of qa/structured.py: a clause number and a span of it; the client sees the span,
     the answer opens with the figure the quote states, and the model chooses within the clause the
