@@ -78,8 +78,8 @@ class Query:
             score *= 1.5
             if _names_figure(s, found):
                 score *= 1.5
-        if self.wants_time and TIME.search(s):
-            score *= 1.5
+        if self.wants_time and TIME.search(s):  # a sentence stating no time cannot answer a when-question
+            score *= 2.0
         if self.units and any(f[-1:] in self.units for f in figures(s)):
             score *= 1.5
         label = _LABEL.match(s)

@@ -178,7 +178,7 @@ def test_quotes_close_the_stray_spaces_typesetting_leaves_in_prose(written, quot
 
 def test_a_when_question_takes_the_sentence_that_states_a_time():
     notice = [_clause("18", ("六、",), "18.各项奖励政策如与国家政策相抵触，按国家和上级文件规定执行。"),
-              _clause("20", ("六、",), "20.不得重复享受奖励。\n本意见由县领导小组负责解释，自2019年1月1日起执行，暂定三年。")]
+              _clause("20", ("六、",), "20.不得重复享受奖励。\n本政策由县领导小组负责解释，自2019年1月1日起执行，暂定三年。")]
     hits = [Hit(notice[0], 1.0, 1), Hit(notice[1], 0.9, 2)]
     text, cited = extractive_answer("奖励政策什么时候开始执行？", ["奖励", "政策", "开始", "执行"], hits, clauses=notice)
     assert [h.clause.id for h in cited] == ["d#20"] and "2019年1月1日起执行" in text
