@@ -2,11 +2,12 @@
 
 Chinese abbreviates a phrase by taking one character from its words in order, often skipping one
 (最低·生活·保障 → 低保, 公共·租赁·住房 → 公租房). A question word of 2–3 Chinese characters that the
-corpus never writes is looked up in the corpus text itself: every place where its characters occur in
+corpus writes at most twice is looked up in the corpus text itself: every place where its characters occur in
 order within a few characters is cut into words (jieba), and a run of 2–4 words is a spelling-out when
 each character of the abbreviation lies in its own word of two or more characters, in order, the first
 in the first word and the last in the last, with at most one word that gives no character. The run
-found most often wins, if the corpus writes it at least twice. No
+found most often wins, if the corpus writes it at least twice and more often than the abbreviation
+itself (a notice that once says 低保 in passing and 最低生活保障 throughout still has 低保 spelled out). No
 list of abbreviations: whatever the documents spell out is found, and a word they do not is left alone
 (the refusal rules then judge it).
 
@@ -30,11 +31,12 @@ _WINDOW = 6  # characters read on each side of a match to cut the phrase into wo
 _MAX_MATCHES = 400
 _COMMON = 500  # 低保 40, 社保 119, 医保 273 in jieba's dictionary; 部分 27619, 专利 1171
 _MIN_COUNT = 2  # a spelling-out the corpus writes once may be chance (火炬计划…星创)
+_RARE = 2  # a word the corpus writes more often than this is its own term, not looked up
 
 
 def candidates(word: str, text: str, cut: Callable[[str], Sequence[str]]) -> Counter:
     """Spelled-out phrases of `word` in `text` with how often each occurs (see the module docstring)."""
-    if not _HAN.fullmatch(word) or word in text:
+    if not _HAN.fullmatch(word):
         return Counter()
     pattern = re.compile(f"(?=({f'[一-鿿]{{0,{_GAP}}}'.join(map(re.escape, word))}))")
     found: Counter = Counter()
@@ -73,7 +75,7 @@ def expand(word: str, text: str, cut: Callable[[str], Sequence[str]]) -> str:
     """The phrase `word` abbreviates in `text` (the most frequent spelling-out), or ""."""
     found = candidates(word, text, cut)
     phrase, count = found.most_common(1)[0] if found else ("", 0)
-    return phrase if count >= _MIN_COUNT else ""
+    return phrase if count >= _MIN_COUNT and count > text.count(word) else ""
 
 
 def spell_out(question: str, snapshot) -> tuple[str, tuple[tuple[str, str], ...]]:
@@ -86,7 +88,7 @@ def spell_out(question: str, snapshot) -> tuple[str, tuple[tuple[str, str], ...]
     pairs = []
     for word in dict.fromkeys(snapshot.tokenizer.words(question)):
         # Cheap tests first: the substring scan reads the whole corpus text.
-        if _HAN.fullmatch(word) and dictionary_count(word) < _COMMON and word not in text:
+        if _HAN.fullmatch(word) and dictionary_count(word) < _COMMON and text.count(word) <= _RARE:
             phrase = snapshot.derived(f"abbreviation:{word}", lambda w=word: expand(w, text, snapshot.tokenizer.words))
             if phrase:
                 pairs.append((word, phrase))

@@ -26,6 +26,14 @@ def test_a_chance_sequence_written_once_and_a_word_the_corpus_has_are_left_alone
     assert expand("低", TEXT, cut) == ""
 
 
+def test_an_abbreviation_written_in_passing_is_still_spelled_out_where_the_phrase_dominates():
+    cut = Tokenizer().words
+    once = TEXT + "\n见习人员为城乡低保家庭成员的，优先安排。"  # another document says 低保 once
+    assert expand("低保", once, cut) == "最低生活保障"
+    often = once + "\n低保对象按月领取。低保资金专款专用。"  # now the corpus writes 低保 as often as the phrase
+    assert expand("低保", often, cut) == ""
+
+
 def test_a_figure_about_the_asker_is_not_looked_for_in_the_documents():
     policy = RefusalPolicy.__new__(RefusalPolicy)
     assert policy.unstated_figure("我招了5个员工，创业带动就业补贴最多能拿多少？", []) is None
