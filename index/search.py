@@ -139,7 +139,8 @@ class Retriever:
 
         t0 = time.perf_counter()
         scores = self._fuse(dense_rank, lexical_rank)
-        exact = self._exact_rows(snap, r, allowed)
+        # The clauses a number names, the most relevant first (several documents may have a 第三条).
+        exact = sorted(self._exact_rows(snap, r, allowed), key=lambda row: -scores.get(row, 0.0))
         if exact:
             notes.append("clause number: " + "、".join(data.clauses[i].id for i in exact))
             top = max(scores.values(), default=0.0)

@@ -95,6 +95,16 @@ def _names_figure(sentence: str, found: set[str]) -> bool:
                for t in found if len(t) >= 2)
 
 
+def asked_label(text: str, terms: Sequence[str]) -> str:
+    """The first label line of `text` whose label the question's `terms` name whole ("初核机构：…" for
+    "…的初核机构是哪个单位"), or ""."""
+    for line in normalize(text).lower().split("\n"):
+        label = _LABEL.match(line.strip())
+        if label and _covered(label.group(1), tuple(terms)):
+            return label.group(1)
+    return ""
+
+
 def _covered(label: str, terms: tuple[str, ...]) -> bool:
     """Every character of `label` lies in a question term found in it."""
     hit = [False] * len(label)
@@ -226,7 +236,15 @@ def extractive_answer(question: str, terms: list[str], hits: list[Hit], *, exact
         return brief_name(metas.get(c.doc_id), c)
 
     if exact and hits:
-        return clause_quote(hits[0], 1, name=name(hits[0].clause)), [hits[0]]
+        named = _same_number(hits)
+        if len(named) == 1:
+            return clause_quote(hits[0], 1, name=name(hits[0].clause)), [hits[0]]
+        # The question names a number several documents have and no document: each one's, never a guess.
+        label = hits[0].clause.id.split("#", 1)[1].split("~")[0].split(".")[-1]
+        shown = "逐一列出" if len(named) <= 3 else "列出最相关的3份"
+        lines = [f"多份文件都有{label}，问题未指明是哪份文件，{shown}（问题写明文件名即可只看一份）："]
+        lines += [clause_quote(h, n, name=f"《{h.clause.doc_title}》") for n, h in enumerate(named[:3], start=1)]
+        return "\n".join(lines), named[:3]
     duties = asks_who(question)
     if duties and hits and pattern("issuer_verbs").search(question):
         head = issuer_lines(hits[0].clause.doc_id, metas, clauses)
@@ -256,6 +274,20 @@ def extractive_answer(question: str, terms: list[str], hits: list[Hit], *, exact
     query = Query.of(question, terms)
     opening = lead(question, terms, sorted(quoted, key=lambda s: -query.score(s)))
     return "\n".join(([opening] if opening else []) + lines), cited
+
+
+def _same_number(hits: list[Hit]) -> list[Hit]:
+    """The leading hits that carry the first hit's clause number ("第三条"), one per document, a copy of
+    a clause already listed (the same text in a second file of one document) left out."""
+    own = hits[0].clause.id.split("#", 1)[1].split("~")[0].split(".")[-1]
+    out: list[Hit] = []
+    for h in hits:
+        if h.clause.id.split("#", 1)[1].split("~")[0].split(".")[-1] != own:
+            break
+        if all(h.clause.doc_id != o.clause.doc_id and normalize(h.clause.text).split() != normalize(o.clause.text).split()
+               for o in out):
+            out.append(h)
+    return out
 
 
 def joined(clause: Clause, picked: list[str]) -> str:

@@ -8,7 +8,9 @@ does say — when the item's own name carries the question (a third of its conte
 that matched only through its document's title and quote is left to the clause search and the
 amount rule of qa/refusal.py, which read the label lines and siblings where a figure often is. The document's title is not matched: every item of a document shares it. It stays out of the way otherwise: questions naming a place no document covers are left to
 the refusal rules, and an item matches only when it holds at least half of the question's content
-words (longer words weigh more) or is a top retrieval hit holding a third of them.
+words (longer words weigh more) or is a top retrieval hit holding a third of them. A handling-unit
+answer gives way when the best clause has a label line naming what is asked ("初核机构：…") that the
+item's own text lacks.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from policyqa.vocab import groups
 from policyqa.text import normalize, split_sentences
 from qa.answer import Answer, Citation
 from qa.direct import figures, money
-from qa.extractive import brief_name
+from qa.extractive import asked_label, brief_name
 from qa.intent import asks_figure, asks_yes_no
 
 MIN_SHARE = 0.5
@@ -91,6 +93,10 @@ def answer_from_items(question: str, standalone: str, terms: Sequence[str], hits
     item = found[0]
     if department and item.department:
         where = clauses.get(item.department_clause) or clauses.get(item.clause_id)
+        own = normalize(" ".join((item.name, item.quote, where.text if where else "")))
+        label = asked_label(hits[0].clause.text, terms) if hits else ""
+        if label and hits[0].clause.id not in {item.clause_id, item.department_clause} and label not in own:
+            return None  # the best clause labels what is asked ("初核机构：…") and the item does not: it answers
         text = f"{item.name}：受理（报送）部门为{item.department}。"
         cites = [Citation(1, where, ())] if where else []
         return Answer(question=question, text=text + (f"原文：“{_sentence_with(where.text, item.department)}”[1]"

@@ -182,3 +182,21 @@ def test_a_when_question_takes_the_sentence_that_states_a_time():
     hits = [Hit(notice[0], 1.0, 1), Hit(notice[1], 0.9, 2)]
     text, cited = extractive_answer("奖励政策什么时候开始执行？", ["奖励", "政策", "开始", "执行"], hits, clauses=notice)
     assert [h.clause.id for h in cited] == ["d#20"] and "2019年1月1日起执行" in text
+
+
+def test_a_clause_number_several_documents_have_lists_each_instead_of_guessing():
+    a = Clause(id="a#第三条", doc_id="a", doc_title="某市就业见习基地管理办法", path=("第三条",),
+               text="第三条 市人社局是主管部门。", span=(0, 14), kind="article")
+    copy = Clause(id="a2#第三条", doc_id="a2", doc_title="某市就业见习基地管理办法", path=("第三条",),
+                  text="第三条 市人社局是主管部门。", span=(0, 14), kind="article")  # the same document saved twice
+    b = Clause(id="b#第一章.第三条", doc_id="b", doc_title="市场主体登记管理条例", path=("第一章", "第三条"),
+               text="第三条 市场主体应当依照本条例办理登记。", span=(0, 20), kind="article")
+    other = Clause(id="a#第四条", doc_id="a", doc_title="某市就业见习基地管理办法", path=("第四条",),
+                   text="第四条 申请条件。", span=(0, 9), kind="article")
+    hits = [Hit(c, 1.0 - i / 10, i + 1) for i, c in enumerate([a, copy, b, other])]
+    text, cited = extractive_answer("第三条是怎么规定的？", [], hits, exact=True)
+    assert text.startswith("多份文件都有第三条")
+    assert [h.clause.id for h in cited] == ["a#第三条", "b#第一章.第三条"]
+    assert "《市场主体登记管理条例》：“第三条 市场主体应当依照本条例办理登记。”[2]" in text
+    single, cited = extractive_answer("第四条是怎么规定的？", [], [Hit(other, 1.0, 1), Hit(a, 0.5, 2)], exact=True)
+    assert [h.clause.id for h in cited] == ["a#第四条"] and "多份" not in single

@@ -111,3 +111,24 @@ def test_profile_json_errors_are_domain_errors():
     with pytest.raises(PolicyQAError):
         Profile.from_json({"employees": "many"})
     assert Profile.from_json({"profile": {"region": "广东省", "kinds": ["小微企业"]}}).kinds == ("小微企业",)
+
+
+def test_a_handling_unit_answer_gives_way_to_a_clause_labelling_the_role_asked():
+    from ingest.records import Clause, Hit
+    from qa.item_answers import answer_from_items
+
+    grant = Clause(id="d#第十六条", doc_id="d", doc_title="见习基地管理办法", path=("第十六条",), kind="article",
+                   text="见习期满后，见习基地可向市公共就业服务机构提出申请，由市财政核拨经费补贴。", span=(0, 38))
+    role = Clause(id="p#一.(一)", doc_id="p", doc_title="见习基地申请程序", path=("一、", "(一)"), kind="item",
+                  text="（一）初核机构：市高校毕业生就业指导中心；", span=(0, 21))
+    item = SupportItem(id="d#第十六条/1", name="见习基地经费补贴", doc_id="d", clause_id=grant.id, quote=grant.text,
+                       span=(0, 38), form="补贴", amount=Amount(), department="市公共就业服务机构",
+                       department_clause=grant.id)
+    clauses = {c.id: c for c in (grant, role)}
+    terms = ["就业", "见习", "基地", "初核", "机构", "单位"]
+    asked = answer_from_items("见习基地的初核机构是哪个单位？", "见习基地的初核机构是哪个单位？", terms,
+                              [Hit(role, 1.0, 1), Hit(grant, 0.9, 2)], [item], clauses)
+    assert asked is None  # the clause search answers: its label line names the role asked
+    plain = answer_from_items("见习基地补贴向哪个部门申请？", "见习基地补贴向哪个部门申请？", ["见习", "基地", "补贴", "申请"],
+                              [Hit(grant, 1.0, 1), Hit(role, 0.9, 2)], [item], clauses)
+    assert plain is not None and "市公共就业服务机构" in plain.text
