@@ -236,7 +236,7 @@ def extractive_answer(question: str, terms: list[str], hits: list[Hit], *, exact
         return brief_name(metas.get(c.doc_id), c)
 
     if exact and hits:
-        named = _same_number(hits)
+        named = same_number(hits)
         if len(named) == 1:
             return clause_quote(hits[0], 1, name=name(hits[0].clause)), [hits[0]]
         # The question names a number several documents have and no document: each one's, never a guess.
@@ -276,7 +276,7 @@ def extractive_answer(question: str, terms: list[str], hits: list[Hit], *, exact
     return "\n".join(([opening] if opening else []) + lines), cited
 
 
-def _same_number(hits: list[Hit]) -> list[Hit]:
+def same_number(hits: list[Hit]) -> list[Hit]:
     """The leading hits that carry the first hit's clause number ("第三条"), one per document, a copy of
     a clause already listed (the same text in a second file of one document) left out."""
     own = hits[0].clause.id.split("#", 1)[1].split("~")[0].split(".")[-1]

@@ -18,6 +18,7 @@ from qa.followup import rewrite
 from qa.item_answers import item_step
 from qa.listing import list_clauses, plan_listing
 from qa.prompts import PromptLibrary
+from qa.extractive import same_number
 from qa.replies import listing_reply, refusal
 from qa.turn import Turn, place_index, refusal_policy
 
@@ -70,6 +71,8 @@ def plan_step(turn: Turn, retriever: Retriever, prompts: PromptLibrary, *, conte
         return replace(turn, plan="refuse", answer=answer).noted(f"refused ({decision.rule})")
     if turn.generator == "extractive":
         return replace(turn, plan="extractive")
+    if turn.exact and len(same_number(list(turn.hits))) > 1:  # "第三条" of several documents: each quoted
+        return replace(turn, plan="extractive").noted("clause number in several documents: quoted, not generated")
     shown = context.shown_clauses(turn, context_clauses)
     return replace(turn, plan="generate", shown=shown, messages=context.messages(prompts, turn, shown, context_chars),
                    grammar=context.grammar(turn, shown, context_chars))

@@ -119,10 +119,20 @@ def render(reply: Reply, yes_no: bool) -> str:
     """The answer text of a Reply: the yes/no word (yes/no questions only), then the quote with its
     marker after every sentence ("不可以，男性不超过60周岁[1]。")."""
     marker = f"[{reply.clause}]"
-    body = "".join(s.rstrip("。；;，,") + marker + "。" for s in split_sentences(reply.quote.strip(BOUNDARY)))
+    body = "".join(_closed(s.rstrip("。；;，,")) + marker + "。" for s in split_sentences(reply.quote.strip(BOUNDARY)))
     if yes_no and reply.answer in YES_NO_WORDS and body:
         return f"{reply.answer}，{body}"
     return body
+
+
+def _closed(sentence: str) -> str:
+    """`sentence` without a bracket the span opened and never closed ("…指导中心（以下简称市高指中心" →
+    "…指导中心"), unless the bracket is all there is."""
+    for opening, closing in (("（", "）"), ("(", ")"), ("《", "》"), ("“", "”")):
+        at = sentence.rfind(opening)
+        if at > 0 and closing not in sentence[at:]:
+            sentence = sentence[:at].rstrip("，,、；;")
+    return sentence
 
 
 def readable(raw: str) -> str:

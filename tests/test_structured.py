@@ -75,3 +75,9 @@ def test_readable_shows_the_quote_as_it_is_copied():
     assert readable(raw + '00元","answer":"可以"}') == "每人2000元"
     assert readable('{"clause":1,"quote":"A\\"B') == 'A"B'
     assert readable("朔州到2020年") == "朔州到2020年"  # plain text streams as it is
+
+
+def test_render_leaves_out_a_bracket_the_span_opened_and_never_closed():
+    reply = Reply(1, "广州市高校毕业生就业指导中心（以下简称市高指中心")
+    assert render(reply, False) == "广州市高校毕业生就业指导中心[1]。"
+    assert render(Reply(1, "依照《某某办法》执行"), False) == "依照《某某办法》执行[1]。"
