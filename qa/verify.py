@@ -27,7 +27,8 @@ from qa.intent import asks_who, asks_yes_no
 from qa.replies import citations, extractive_reply, refusal
 from qa.turn import Turn, place_index, refusal_policy
 
-_BARE_YES_NO = re.compile(r"^\s*(?:可以|不可以|能|不能|是的|是|不是|会|不会|有|没有)(?:\[\d+\])*[。，,！!]?")
+# A yes/no word standing alone at the start ("可以，…", "有[1]。"), not the first character of a word ("有效期至…").
+_BARE_YES_NO = re.compile(r"^\s*(?:可以|不可以|能|不能|是的|是|不是|会|不会|有|没有)(?:\[\d+\])*(?:[。，,！!]|$)")
 _MODEL_DECLINED = re.compile(r"没有找到相关|未找到相关|没有相关规定|无法回答|没有提及|未提及|没有明确")
 
 

@@ -302,3 +302,12 @@ def test_a_generator_raising_any_error_still_gets_the_quoted_answer(retriever, c
     assert answer.checked.status == "fallback" and "ConnectionResetError" in answer.checked.text
     assert "2.5%" in answer.text and answer.citations
     assert sum("ConnectionResetError" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_a_span_starting_with_a_yes_no_character_keeps_it():
+    """"有效期至…" opens with 有: only a yes/no word standing alone is stripped from a what-answer."""
+    from qa.verify import _BARE_YES_NO
+
+    assert _BARE_YES_NO.sub("", "有效期至2026年12月31日[1]。", count=1) == "有效期至2026年12月31日[1]。"
+    assert _BARE_YES_NO.sub("", "可以，由市科技局负责[1]。", count=1) == "由市科技局负责[1]。"
+    assert _BARE_YES_NO.sub("", "有[1]。", count=1) == ""
