@@ -30,7 +30,7 @@ from index.lexical import general_frequency
 from index.vocabulary import CorpusVocabulary, question_places
 from ingest.records import Clause, DocMeta, Hit
 from policyqa.text import normalize
-from policyqa.vocab import pattern, words
+from policyqa.vocab import pattern, table, words
 from qa.direct import TIME
 from qa.intent import ASKS_MONEY, ASKS_RATE, ASKS_WHEN, asks_figure
 
@@ -190,6 +190,9 @@ class RefusalPolicy:
         if fields:
             return Refusal("missing_field", f"现有文件中没有关于“{'、'.join(fields)}”的规定。")
         score, missing = self.coverage(terms, hits)
+        named = [t for t in missing if t in set(table("intent")["named_fields"])]
+        if named:  # "需要提交哪些材料" and no clause found names 材料: the documents do not list them
+            return Refusal("missing_field", f"现有文件中没有关于“{'、'.join(named)}”的规定。")
         wants_figure = asks_figure(q)
         if score < self.min_coverage or (wants_figure and score < self.min_figure_coverage):
             return Refusal("coverage", f"现有文件中没有找到关于“{'、'.join(missing[:3])}”的规定。")

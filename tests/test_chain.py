@@ -311,3 +311,20 @@ def test_a_span_starting_with_a_yes_no_character_keeps_it():
     assert _BARE_YES_NO.sub("", "有效期至2026年12月31日[1]。", count=1) == "有效期至2026年12月31日[1]。"
     assert _BARE_YES_NO.sub("", "可以，由市科技局负责[1]。", count=1) == "由市科技局负责[1]。"
     assert _BARE_YES_NO.sub("", "有[1]。", count=1) == ""
+
+
+def test_a_materials_question_is_refused_when_no_clause_found_names_materials(retriever):
+    from dataclasses import replace
+
+    from ingest.records import Hit
+    from qa.turn import refusal_policy
+
+    question = "申请科技创新券需要提交哪些材料？"
+    terms = retriever.tokenizer.tokens(question)
+    target = next(c for c in retriever.data.clauses if c.doc_id == "yangquan-2017" and "创新券" in c.text)
+    policy = refusal_policy(retriever.snapshot())
+    plain = replace(target, text="企业可申请科技创新券，用于购买科技服务。")
+    refusal = policy.decide(question, terms, [Hit(plain, 1.0, 1)])
+    assert refusal and refusal.rule == "missing_field" and "材料" in refusal.message
+    listed = replace(target, text="申请科技创新券需提交以下材料：营业执照、服务合同。")
+    assert policy.decide(question, terms, [Hit(listed, 1.0, 1)]) is None
