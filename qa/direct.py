@@ -123,11 +123,22 @@ def settles(terms: list[str], sentence: str) -> bool | None:
     return stance(taking[0])
 
 
+def _number(figure: str) -> str:
+    """The number of a figure with its unit ("最高20万元" → "20万元", "100人以下" → "100人")."""
+    m = re.search(r"[\d.]+\s*[^\d\s以左]*", figure)
+    return re.sub(r"\s", "", m.group()) if m else figure
+
+
 def lead(question: str, terms: list[str], quoted: list[str]) -> str:
     """The opening of an answer quoting `quoted` (best sentence first): "可以。", "没有。", "6000元。" or ""."""
     if asks_yes_no(question):
         yes, no = answer_words(question)
+        # "员工120人的企业能不能申请": only a sentence stating that figure settles it; "…可申请" says nothing
+        # of 120人, and "100人以下" settles it only by reasoning (a wrong 可以 is worse than none).
+        stated = {_number(f) for f in figures(question) if not re.fullmatch(r"\D*\d{4}年\D*", f)}
         for sentence in quoted:
+            if stated and not stated & {_number(f) for f in figures(sentence)}:
+                continue
             said = settles(terms, sentence)
             if said is not None:
                 return f"{yes if said else no}。"

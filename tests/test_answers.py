@@ -67,6 +67,10 @@ def test_lead_says_the_word_only_when_the_quote_settles_it():
     assert lead("科研人员能不能离岗创业？", [], ["支持科研人员携带科研项目和科技成果离岗创业。"]) == "可以。"
     assert lead("未经登记能不能经营？", [], ["未经登记，不得以市场主体名义从事经营活动。"]) == "不可以。"
     assert lead("62岁还能申请吗？", [], ["男性不超过60周岁。"]) == ""
+    # a figure the question states is settled only by a sentence stating it, not by a general "可申请"
+    assert lead("员工120人的企业能不能申请？", ["员工", "企业", "申请"], ["符合条件的企业可申请创新券。"]) == ""
+    assert lead("员工120人的企业能不能申请？", ["员工", "企业", "申请"], ["在职员工100人以下的企业可申请。"]) == ""
+    assert lead("投资1000万元的项目能不能申请奖励？", ["投资", "项目", "奖励"], ["投资1000万元以上的项目给予奖励。"]) == "可以。"
 
 
 @pytest.mark.parametrize(("question", "terms", "said"), [
