@@ -152,7 +152,7 @@ def regions(text: str, *, places_only: bool = False) -> list[str]:
     generic = set(_words()["generic_division_words"])
     runs, current = [], ""
     # A place word must be in jieba's dictionary anyway, so its HMM guessing of new words is skipped.
-    for token in jieba.lcut(text, HMM=not places_only):
+    for token in _split_government(jieba.lcut(text, HMM=not places_only)):
         ok = (len(token) >= 3 and suffix.search(token) and token not in generic
               and re.fullmatch(r"[\u3400-\u9fff]+", token) is not None
               and (current or not places_only or _is_place(token)))
@@ -164,6 +164,18 @@ def regions(text: str, *, places_only: bool = False) -> list[str]:
     if current:
         runs.append(current)
     return list(dict.fromkeys(runs))
+
+
+_GOVERNMENT = re.compile(r"(.{2,}?)(人民政府|政府|人大常委会|人民代表大会常务委员会)")
+
+
+def _split_government(tokens: list[str]) -> list[str]:
+    """jieba keeps "上海市人民政府", "深圳市人民政府" as one word: the place is split off its government."""
+    out = []
+    for token in tokens:
+        m = _GOVERNMENT.fullmatch(token)
+        out += [m.group(1), m.group(2)] if m else [token]
+    return out
 
 
 @lru_cache(maxsize=4096)

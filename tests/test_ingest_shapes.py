@@ -248,3 +248,15 @@ def test_small_page_without_article_keeps_its_table_rows(tmp_path: Path) -> None
     loaded = load_text(path)
     assert "条件：本科；分值：30分" in loaded.text.splitlines()
     assert [loaded.text[s:e] for s, e in loaded.tables[0].rows] == ["条件：本科；分值：30分"]
+
+
+@pytest.mark.parametrize(("title", "region"), [
+    ("上海市人民政府关于深化完善政策支持临港地区发展的若干意见", "上海市"),  # jieba keeps 上海市人民政府 as one word
+    ("北京市人民政府办公厅关于印发某某办法的通知", "北京市"),
+    ("浙江省人民政府关于某某的意见", "浙江省"),
+    ("广州市人民政府办公厅关于某某的通知", "广州市"),
+])
+def test_the_region_of_a_title_whose_government_jieba_keeps_whole(title, region):
+    from ingest.about import region_of
+
+    assert region_of([title]) == region
